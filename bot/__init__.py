@@ -1,0 +1,1 @@
+"""The assistant's own Python: settings, custom NLU components and command-line entry points."""

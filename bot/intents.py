@@ -1,0 +1,12 @@
+"""Intents that no customer types: Rasa's built-ins and the ones our own code triggers.
+
+They need no training examples and no test stories (tests/quality, bot/content check).
+"""
+from rasa.shared.core.constants import DEFAULT_INTENTS
+
+# Triggered by the handoff connector when an agent hands the conversation back.
+HANDOFF_CLOSED = "handoff_closed"
+# Sent only by the "帮我申请提额" button.
+START_LIMIT_RAISE = "start_limit_raise"
+
+PROGRAMMATIC_INTENTS = frozenset(DEFAULT_INTENTS) | {HANDOFF_CLOSED, START_LIMIT_RAISE}

@@ -1,0 +1,43 @@
+"""Masking of personal numbers in replies, logs and transcripts.
+
+- bank card numbers (16-19 digits, optionally grouped by spaces or dashes): last 4 only
+  -> `**** **** **** 1234`
+- mainland ID numbers (18 characters with a birth date inside, last may be X): first 3 and
+  last 2 -> `110*************34`
+- mobile numbers (11 digits starting with 1): first 3 and last 4 -> `138****5678`
+"""
+from __future__ import annotations
+
+import re
+
+_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){15,18}\d(?!\d)")
+# region (6) + birth date YYYYMMDD + sequence (3) + check digit; the date tells it from a card.
+_ID_NUMBER = re.compile(
+    r"(?<![\dA-Za-z])\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dA-Za-z])"
+)
+_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def mask_card(number: str) -> str:
+    digits = re.sub(r"\D", "", number)
+    return f"**** **** **** {digits[-4:]}"
+
+
+def mask_id_number(number: str) -> str:
+    return number[:3] + "*" * (len(number) - 5) + number[-2:]
+
+
+def mask_mobile(number: str) -> str:
+    return number[:3] + "****" + number[-4:]
+
+
+def mask_text(text: str) -> str:
+    """Masks every card, ID and mobile number found in free text.
+
+    ID numbers are checked before cards: an 18-digit ID would otherwise look like a card.
+    """
+    if not text:
+        return text
+    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+    text = _CARD.sub(lambda m: mask_card(m.group(0)), text)
+    return _MOBILE.sub(lambda m: mask_mobile(m.group(0)), text)

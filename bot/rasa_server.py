@@ -1,0 +1,259 @@
+"""The Rasa server as the Procfile starts it: Rasa's own command line plus three guards.
+
+`python -m bot.rasa_server run ...` is `python -m rasa run ...` with the guards installed.
+Each fixes a failure of stock Rasa 3.6 that was observed on this project's stack (the
+tests are in tests/reliability/; behaviour and guarantees: docs/reliability.md).
+
+1. A custom action that cannot run (the action server is down or restarting, or answers
+   with an error): stock Rasa logs the exception, drops the action's events and carries
+   on - the customer gets no answer at all (the REST channel answers `[]`). With the guard
+   the customer gets the kind `utter_core_banking_unavailable` message (try again later,
+   or a person), once per customer turn, recorded in the tracker like any bot message
+   with `action_failed: <action name>` in its metadata.
+2. A REST message that could not be handled because Redis (lock and tracker store) is
+   unreachable: Rasa's REST channel swallows the error and answers `200 []`, so the client
+   cannot tell "not stored" from "no answer". With the guard such an answer becomes
+   `503 {"error": {"code": "conversation_store_unavailable", ...}}`; the client may retry.
+   Redis is only asked (PING) when the answer is empty, so normal turns cost nothing more.
+3. Several Rasa servers sharing the Redis lock store: Rasa's RedisLockStore changes a
+   conversation's ticket lock with a GET and a later SET, so two messages of one
+   conversation arriving at two servers at the same moment can both get ticket 0, run at
+   the same time, and the tracker keeps only one of the two turns (seen in 3 of 40 tries).
+   With the guard every change of a lock (issue a ticket, drop expired tickets, finish and
+   clean up) is one optimistic Redis transaction (WATCH/MULTI/EXEC), so tickets are unique
+   and the conversation's turns run one after the other. Same keys, same JSON as stock Rasa.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Callable, List, Optional, Tuple
+
+import redis
+from rasa.core.actions.action import Action, ActionExecutionRejection, create_bot_utterance
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.events import BotUttered, Event, UserUttered
+
+logger = logging.getLogger("bot.rasa_server")  # not "__main__" when run with -m
+
+FAILURE_RESPONSE = "utter_core_banking_unavailable"
+# Only if the domain lacks FAILURE_RESPONSE (it should not).
+FALLBACK_MESSAGE = {
+    "text": "抱歉，系统暂时出了点问题，这一步没能办成。您可以稍后再试，或者转人工。",
+    "buttons": [{"title": "转人工", "payload": "/request_human"}],
+}
+FAILED_ACTION_KEY = "action_failed"
+REST_WEBHOOK_PATH = "/webhooks/rest/webhook"
+STORE_PING_TIMEOUT_SECONDS = 2.0
+
+
+# -- 1. failed actions -------------------------------------------------------------------
+class _GuardedAction:
+    """Runs the predicted action; a failure becomes the kind message instead of silence."""
+
+    def __init__(self, action: Action) -> None:
+        self._action = action
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._action, name)
+
+    async def run(self, output_channel, nlg, tracker, domain) -> List[Event]:
+        try:
+            return await self._action.run(output_channel, nlg, tracker, domain)
+        except ActionExecutionRejection:
+            raise  # Rasa's own protocol: another policy predicts instead
+        except Exception:
+            logger.exception("action '%s' failed for %s; its events are lost, the customer gets %s",
+                             self._action.name(), tracker.sender_id, FAILURE_RESPONSE)
+            if _apologised_this_turn(tracker):
+                return []
+            return [await _kind_message(self._action.name(), output_channel, nlg, tracker)]
+
+
+def _apologised_this_turn(tracker) -> bool:
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return False
+        if isinstance(event, BotUttered) and (event.metadata or {}).get(FAILED_ACTION_KEY):
+            return True
+    return False
+
+
+async def _kind_message(action_name: str, output_channel, nlg, tracker) -> BotUttered:
+    draft: Optional[dict] = None
+    try:
+        draft = await nlg.generate(FAILURE_RESPONSE, tracker, output_channel.name())
+    except Exception:  # the message must go out even if the NLG has trouble too
+        logger.exception("could not render %s", FAILURE_RESPONSE)
+    if draft:
+        draft["utter_action"] = FAILURE_RESPONSE
+    else:
+        draft = {key: (list(value) if isinstance(value, list) else value) for key, value in FALLBACK_MESSAGE.items()}
+    draft[FAILED_ACTION_KEY] = action_name
+    return create_bot_utterance(draft)
+
+
+def _guard_actions() -> None:
+    if getattr(MessageProcessor._run_action, "_bank_guarded", False):
+        return
+    original = MessageProcessor._run_action
+
+    async def _run_action(self, action, tracker, output_channel, nlg, prediction):
+        return await original(self, _GuardedAction(action), tracker, output_channel, nlg, prediction)
+
+    _run_action._bank_guarded = True  # type: ignore[attr-defined]
+    MessageProcessor._run_action = _run_action
+
+
+# -- 2. messages Redis could not take ----------------------------------------------------
+async def unreachable_store(agent: Any) -> Optional[str]:
+    """Which conversation store (lock or tracker store) does not answer a PING, if any."""
+    tracker_store = getattr(agent, "tracker_store", None)
+    stores = (getattr(agent, "lock_store", None), getattr(tracker_store, "_tracker_store", tracker_store))
+    loop = asyncio.get_running_loop()
+    for store in stores:
+        client = getattr(store, "red", None)  # Rasa's Redis lock and tracker stores
+        if client is None:
+            continue
+        try:
+            await asyncio.wait_for(loop.run_in_executor(None, client.ping), STORE_PING_TIMEOUT_SECONDS)
+        except Exception as exc:  # refused, reset, timed out: all mean "not stored"
+            return f"{type(store).__name__}: {type(exc).__name__}: {exc}"
+    return None
+
+
+async def _refuse_unstored_messages(request: Any, response: Any) -> Any:
+    if request.method != "POST" or request.path != REST_WEBHOOK_PATH:
+        return None
+    if getattr(response, "status", None) != 200 or getattr(response, "body", None) != b"[]":
+        return None
+    agent = getattr(request.app.ctx, "agent", None)
+    problem = await unreachable_store(agent) if agent is not None else None
+    if problem is None:
+        return None
+    from sanic import response as sanic_response
+
+    logger.error("message from the REST channel not handled, conversation store unreachable (%s)", problem)
+    return sanic_response.json({"error": {
+        "code": "conversation_store_unavailable",
+        "message": "The conversation store (Redis) is unreachable: the message was not handled. Try again later.",
+    }}, status=503)
+
+
+def _guard_rest_answers() -> None:
+    import rasa.core.run
+
+    if getattr(rasa.core.run.configure_app, "_bank_guarded", False):
+        return
+    original = rasa.core.run.configure_app
+
+    def configure_app(*args: Any, **kwargs: Any):
+        app = original(*args, **kwargs)
+        app.register_middleware(_refuse_unstored_messages, "response")
+        return app
+
+    configure_app._bank_guarded = True  # type: ignore[attr-defined]
+    rasa.core.run.configure_app = configure_app
+
+
+# -- 3. atomic ticket locks in Redis -----------------------------------------------------
+_UNCHANGED = object()
+
+
+def _change_lock(store: RedisLockStore, conversation_id: str,
+                 change: Callable[[Optional[TicketLock]], Tuple[Any, Any]]) -> Any:
+    """Reads the conversation's lock, applies `change` and writes the result back in one
+    optimistic transaction, retried when another server changed the lock meanwhile.
+    `change(lock or None)` returns (new lock, or None to delete it, or _UNCHANGED; result)."""
+    key = store.key_prefix + conversation_id
+    with store.red.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(key)
+                raw = pipe.get(key)
+                lock = TicketLock.from_dict(json.loads(raw)) if raw else None
+                new_lock, result = change(lock)
+                if new_lock is _UNCHANGED:
+                    pipe.unwatch()
+                    return result
+                pipe.multi()
+                if new_lock is None:
+                    pipe.delete(key)
+                else:
+                    pipe.set(key, new_lock.dumps())
+                pipe.execute()
+                return result
+            except redis.WatchError:
+                continue
+
+
+def _issue_ticket(self: RedisLockStore, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+    def change(lock: Optional[TicketLock]):
+        lock = lock or TicketLock(conversation_id)
+        return lock, lock.issue_ticket(lock_lifetime)
+
+    try:
+        return _change_lock(self, conversation_id, change)
+    except Exception as exc:  # as Rasa's own: the caller expects a LockError
+        raise LockError(f"Error while acquiring lock. Error:\n{exc}") from exc
+
+
+def _update_lock(self: RedisLockStore, conversation_id: str) -> None:
+    def change(lock: Optional[TicketLock]):
+        if lock is None:
+            return _UNCHANGED, None
+        lock.remove_expired_tickets()
+        return lock, None
+
+    _change_lock(self, conversation_id, change)
+
+
+def _finish_serving(self: RedisLockStore, conversation_id: str, ticket_number: int) -> None:
+    def change(lock: Optional[TicketLock]):
+        if lock is None:
+            return _UNCHANGED, None
+        lock.remove_ticket_for(ticket_number)
+        return lock, None
+
+    _change_lock(self, conversation_id, change)
+
+
+def _cleanup(self: RedisLockStore, conversation_id: str, ticket_number: int) -> None:
+    """Finishes the ticket and deletes the lock if nobody waits, in one transaction."""
+    def change(lock: Optional[TicketLock]):
+        if lock is None:
+            return _UNCHANGED, None
+        lock.remove_ticket_for(ticket_number)
+        return (lock if lock.is_someone_waiting() else None), None
+
+    _change_lock(self, conversation_id, change)
+
+
+def _guard_lock_store() -> None:
+    if getattr(RedisLockStore.issue_ticket, "_bank_guarded", False):
+        return
+    for name, function in (("issue_ticket", _issue_ticket), ("update_lock", _update_lock),
+                           ("finish_serving", _finish_serving), ("cleanup", _cleanup)):
+        function._bank_guarded = True  # type: ignore[attr-defined]
+        setattr(RedisLockStore, name, function)
+
+
+def install() -> None:
+    """Installs the three guards (idempotent)."""
+    _guard_actions()
+    _guard_rest_answers()
+    _guard_lock_store()
+
+
+def main() -> None:
+    install()
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""One settings object for every process of the project.
+
+Values come from the environment (and an optional `.env` file in the project root);
+`python -m bot run` fills in generated development secrets from `.run/secrets.env`.
+Every process (Rasa, action server, connectors, services) reads the same names, so an
+operator configures the system in one place.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+from pydantic import BaseSettings, Field
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RUN_DIR = PROJECT_ROOT / ".run"
+MODELS_DIR = PROJECT_ROOT / "models"
+
+# All Redis keys written by this project start with this prefix (see docs/architecture.md).
+REDIS_KEY_PREFIX = "csbot"
+
+
+class Settings(BaseSettings):
+    redis_url: Optional[str] = Field(None, description="redis://host:port/db; unset = embedded Redis")
+    embedded_redis_port: int = 6390
+
+    rasa_port: int = 5005
+    rasa_token: str = Field("", description="token for Rasa's HTTP API (generated for development)")
+    action_port: int = 5055
+    action_server_url: str = "http://127.0.0.1:5055/webhook"
+
+    core_banking_url: str = "http://127.0.0.1:8001"
+    core_banking_port: int = 8001
+    core_banking_service_token: str = ""
+    core_banking_jwt_secret: str = ""
+    core_banking_timeout_seconds: float = 2.5
+
+    agent_desk_url: str = "http://127.0.0.1:8002"
+    agent_desk_port: int = 8002
+    agent_desk_service_token: str = ""
+    agent_desk_jwt_secret: str = ""
+
+    database_url: Optional[str] = Field(None, description="SQLAlchemy URL; unset = SQLite under .run/")
+
+    class Config:
+        env_file = str(PROJECT_ROOT / ".env")
+        env_file_encoding = "utf-8"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

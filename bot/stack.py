@@ -1,0 +1,80 @@
+"""The processes that make up the assistant, and the environment they share.
+
+Both `python -m bot run` (through honcho) and the test suite (through subprocess) start
+processes from the same Procfile with the same environment, so tests run what users run.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Mapping
+
+from bot.redis_setup import RedisTarget
+from bot.settings import PROJECT_ROOT, REDIS_KEY_PREFIX
+
+PROCFILE = PROJECT_ROOT / "Procfile"
+EMBEDDED_REDIS_PROCESS = "redis"
+
+
+def read_procfile(path: Path = PROCFILE) -> Dict[str, str]:
+    processes: Dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, command = line.split(":", 1)
+            processes[name.strip()] = command.strip()
+    return processes
+
+
+@dataclass(frozen=True)
+class Ports:
+    rasa: int = 5005
+    actions: int = 5055
+    core_banking: int = 8001
+    agent_desk: int = 8002
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything that differs between one running stack and another (dev, tests)."""
+
+    redis: RedisTarget
+    model_path: Path
+    ports: Ports = field(default_factory=Ports)
+    key_prefix: str = REDIS_KEY_PREFIX
+    run_dir: Path = PROJECT_ROOT / ".run"
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    def env(self) -> Dict[str, str]:
+        env = dict(os.environ)
+        venv_bin = str(Path(sys.executable).parent)
+        env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
+        env["PYTHONPATH"] = str(PROJECT_ROOT)
+        env.update(self.redis.rasa_env(self.key_prefix))
+        env.update({
+            "RASA_MODEL": str(self.model_path),
+            "RASA_PORT": str(self.ports.rasa),
+            "ACTION_PORT": str(self.ports.actions),
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{self.ports.actions}/webhook",
+            "CORE_BANKING_PORT": str(self.ports.core_banking),
+            "CORE_BANKING_URL": f"http://127.0.0.1:{self.ports.core_banking}",
+            "AGENT_DESK_PORT": str(self.ports.agent_desk),
+            "AGENT_DESK_URL": f"http://127.0.0.1:{self.ports.agent_desk}",
+            "RASA_URL": f"http://127.0.0.1:{self.ports.rasa}",
+            "EMBEDDED_REDIS_PORT": str(self.redis.port),
+            "RUN_DIR": str(self.run_dir),
+            # Keep TensorFlow quiet and off the GPU probe; Rasa telemetry off.
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "PYTHONUNBUFFERED": "1",
+        })
+        env.update(self.extra_env)
+        return env
+
+    def processes(self, embedded_redis: bool) -> Dict[str, str]:
+        processes = read_procfile()
+        if not embedded_redis:
+            processes.pop(EMBEDDED_REDIS_PROCESS, None)
+        return processes
