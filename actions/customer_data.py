@@ -1,0 +1,97 @@
+"""The base of every action that reads or changes the customer's own data.
+
+It settles, in one place, what each such action would otherwise repeat:
+- identity only from the authenticated channel (actions/identity.py); an anonymous
+  customer gets `utter_please_login` (or the action's own anonymous answer), never data;
+- the blocking core-banking client runs in a worker thread, so the action server's event
+  loop keeps serving other conversations;
+- failures get a short, kind message and the offer of a person, never a raw error:
+  timeout/5xx -> `utter_core_banking_unavailable` (and the handoff reason is remembered),
+  expired token -> `utter_please_login`.
+"""
+from __future__ import annotations
+
+import abc
+import asyncio
+import functools
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.core_banking_client import (
+    CoreBankingClient,
+    CoreBankingError,
+    CoreBankingUnavailable,
+    NotAuthenticated,
+    get_client,
+)
+from actions.identity import authenticated_customer
+from bot.handoff_rules import HandoffReason
+from connectors.common import Customer
+
+logger = logging.getLogger(__name__)
+
+Events = List[Dict[Text, Any]]
+HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
+
+
+async def in_thread(function, *args, **kwargs):
+    """Runs a blocking call (HTTP with requests) without blocking the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(function, *args, **kwargs))
+
+
+class CustomerDataAction(Action, abc.ABC):
+    """Subclasses implement `answer()`; it runs in a worker thread with a verified customer.
+
+    Abstract, so rasa_sdk registers only the concrete actions built on it.
+    `anonymous_faq` names the general answer (a domain response) an anonymous customer gets
+    before the invitation to log in.
+    """
+
+    anonymous_faq: Optional[Text] = None
+
+    @abc.abstractmethod
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+               customer: Customer, client: CoreBankingClient) -> Events:
+        """The action's work, with a verified customer and a core-banking client."""
+
+    def anonymous(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
+        if self.anonymous_faq:
+            dispatcher.utter_message(response=self.anonymous_faq)
+        dispatcher.utter_message(response="utter_please_login")
+        return []
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
+        customer = authenticated_customer(tracker)
+        if customer is None:
+            return self.anonymous(dispatcher, tracker, domain)
+        try:
+            return await in_thread(self.answer, dispatcher, tracker, domain, customer, get_client())
+        except NotAuthenticated:
+            dispatcher.utter_message(response="utter_please_login")
+            return []
+        except CoreBankingUnavailable as exc:
+            logger.error("%s for %s: core banking unavailable (%s)", self.name(), tracker.sender_id, exc)
+            dispatcher.utter_message(response="utter_core_banking_unavailable")
+            return [SlotSet("handoff_reason", HandoffReason.CORE_BANKING_UNAVAILABLE.value)]
+        except CoreBankingError as exc:  # a 4xx we did not expect: our bug, not the customer's
+            logger.error("%s for %s: unexpected core-banking answer (%s)", self.name(), tracker.sender_id, exc)
+            dispatcher.utter_message(response="utter_core_banking_unavailable")
+            return []
+
+
+class CustomerFormValidation(FormValidationAction, abc.ABC):
+    """A form about the customer's own data asks an anonymous customer nothing: its submit
+    action (a CustomerDataAction) answers them with the log-in invitation instead."""
+
+    @abc.abstractmethod
+    def name(self) -> Text:
+        """validate_<form name>"""
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        return domain_slots if authenticated_customer(tracker) is not None else []

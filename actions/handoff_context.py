@@ -1,0 +1,108 @@
+"""The context package an agent receives: built from the tracker, with numbers masked.
+
+Transcript (customer, bot and earlier agent turns), what the NLU understood on every
+customer turn, the slots collected so far, why the bot handed over, and a one-paragraph
+summary, so the agent asks the customer nothing they already said.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional
+
+import yaml
+
+from actions.agent_desk_client import CustomerContext, HandoffRequest, NluEntry, TranscriptEntry
+from bot.handoff_rules import HandoffReason
+from bot.masking import mask_text
+
+INTENT_LABELS_FILE = Path(__file__).resolve().parents[1] / "data" / "knowledge" / "intents.yml"
+MAX_TRANSCRIPT_ENTRIES = 200
+# Slots that describe the bot's own bookkeeping, not the customer's case.
+INTERNAL_SLOTS = frozenset({"requested_slot", "handoff_id", "handoff_reason", "session_started_metadata",
+                            "csat_rating"})
+
+
+def current_session(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].get("event") == "session_started":
+            return events[index + 1:]
+    return events
+
+
+def _timestamp(event: Mapping[str, Any]) -> Optional[datetime]:
+    ts = event.get("timestamp")
+    return datetime.fromtimestamp(ts, tz=timezone.utc) if isinstance(ts, (int, float)) else None
+
+
+def transcript(events: Iterable[Mapping[str, Any]]) -> List[TranscriptEntry]:
+    entries = []
+    for event in events:
+        if event.get("event") == "user" and event.get("text"):
+            entries.append(TranscriptEntry(role="customer", text=mask_text(event["text"]), ts=_timestamp(event)))
+        elif event.get("event") == "bot" and event.get("text"):
+            role = "agent" if (event.get("metadata") or {}).get("agent") else "bot"
+            entries.append(TranscriptEntry(role=role, text=mask_text(event["text"]), ts=_timestamp(event)))
+    return entries[-MAX_TRANSCRIPT_ENTRIES:]
+
+
+def nlu_trail(events: Iterable[Mapping[str, Any]]) -> List[NluEntry]:
+    trail = []
+    for event in events:
+        if event.get("event") != "user" or not event.get("text"):
+            continue
+        intent = (event.get("parse_data") or {}).get("intent") or {}
+        trail.append(NluEntry(text=mask_text(event["text"]), intent=intent.get("name") or "",
+                              confidence=round(float(intent.get("confidence") or 0.0), 4)))
+    return trail[-100:]
+
+
+def case_slots(slots: Mapping[str, Any]) -> Dict[str, Any]:
+    return {name: mask_text(value) if isinstance(value, str) else value
+            for name, value in slots.items()
+            if name not in INTERNAL_SLOTS and value not in (None, "", [], {})}
+
+
+@lru_cache(maxsize=1)
+def intent_labels() -> Dict[str, str]:
+    if not INTENT_LABELS_FILE.exists():
+        return {}
+    data = yaml.safe_load(INTENT_LABELS_FILE.read_text(encoding="utf-8")) or {}
+    labels = data.get("intents", data)
+    return {str(k): (v.get("label") if isinstance(v, dict) else str(v)) for k, v in labels.items()}
+
+
+def summarize(nlu: List[NluEntry], slots: Mapping[str, Any], reason: HandoffReason,
+              customer: CustomerContext) -> str:
+    labels = intent_labels()
+    topics: List[str] = []
+    for entry in nlu:
+        label = labels.get(entry.intent)
+        if label and entry.intent not in ("greet", "affirm", "deny", "thank", "nlu_fallback") and label not in topics:
+            topics.append(label)
+    who = f"客户（{customer.segment}）" if customer.segment else "客户"
+    parts = [f"{who}本次咨询：{'、'.join(topics) if topics else '未能识别具体问题'}。"]
+    if slots:
+        parts.append("已收集：" + "；".join(f"{k}={v}" for k, v in slots.items()) + "。")
+    parts.append(f"转人工原因：{reason.label}。")
+    return "".join(parts)
+
+
+def build_handoff_request(*, conversation_id: str, channel: str, events: List[Dict[str, Any]],
+                          slots: Mapping[str, Any], reason: HandoffReason,
+                          customer: CustomerContext) -> HandoffRequest:
+    session = current_session(events)
+    nlu = nlu_trail(session)
+    collected = case_slots(slots)
+    return HandoffRequest(
+        conversation_id=conversation_id,
+        channel=channel,
+        reason=reason.label,
+        priority=reason.priority,
+        customer=customer,
+        transcript=transcript(session),
+        nlu=nlu,
+        slots=collected,
+        summary=summarize(nlu, collected, reason, customer),
+    )
