@@ -1,0 +1,1 @@
+"""Back-end services that stand beside the assistant (core-banking stub, agent desk)."""

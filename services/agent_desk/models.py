@@ -1,0 +1,162 @@
+"""SQL tables: agents, handoffs, their transcripts, outgoing callbacks (outbox) and the audit log."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text,
+                        TypeDecorator)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC (portable across SQLite and PostgreSQL), returned timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to UTCDateTime")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class JSONText(TypeDecorator):
+    """JSON kept as text so SQLite and PostgreSQL behave the same."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect):
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+class Agent(Base):
+    __tablename__ = "desk_agents"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), unique=True, nullable=False)
+    display_name = Column(String(64), nullable=False)
+    role = Column(String(16), nullable=False, default="agent")  # agent | supervisor
+    password_hash = Column(String(255), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class Handoff(Base):
+    __tablename__ = "desk_handoffs"
+
+    id = Column(String(32), primary_key=True, default=new_id)
+    conversation_id = Column(String(128), nullable=False)
+    channel = Column(String(32), nullable=False)
+    status = Column(String(16), nullable=False, default="waiting")  # waiting | active | closed
+    reason = Column(Text, nullable=False, default="")
+    priority = Column(Integer, nullable=False, default=0)
+    queue = Column(String(32), nullable=False)
+    customer_id = Column(String(64), nullable=True)
+    customer_display_name = Column(String(64), nullable=False, default="")
+    customer_segment = Column(String(32), nullable=False, default="")
+    slots = Column(JSONText, nullable=False, default=dict)
+    nlu = Column(JSONText, nullable=False, default=list)
+    summary = Column(Text, nullable=False, default="")
+    within_service_hours = Column(Boolean, nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    # When the customer started waiting in the current queue order: kept across transfers so a
+    # transferred customer does not lose their place.
+    waiting_since = Column(UTCDateTime, nullable=False, default=utcnow)
+    claimed_at = Column(UTCDateTime, nullable=True)
+    claimed_by = Column(String(64), nullable=True)
+    closed_at = Column(UTCDateTime, nullable=True)
+    closed_by = Column(String(64), nullable=True)
+    resolution = Column(Text, nullable=True)
+    back_to_bot = Column(Boolean, nullable=True)
+    rating = Column(Integer, nullable=True)
+    rated_at = Column(UTCDateTime, nullable=True)
+
+    messages = relationship("Message", back_populates="handoff", order_by="Message.id",
+                            cascade="all, delete-orphan")
+
+    __table_args__ = (
+        Index("ix_desk_handoffs_status", "status"),
+        Index("ix_desk_handoffs_conversation", "conversation_id", "status"),
+        Index("ix_desk_handoffs_closed_at", "closed_at"),
+    )
+
+
+class Message(Base):
+    """One transcript line: what the bot side sent at handoff, then live customer/agent messages."""
+
+    __tablename__ = "desk_messages"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(String(32), ForeignKey("desk_handoffs.id", ondelete="CASCADE"), nullable=False)
+    role = Column(String(16), nullable=False)  # customer | bot | agent | system
+    text = Column(Text, nullable=False)
+    ts = Column(UTCDateTime, nullable=False, default=utcnow)
+    agent = Column(String(64), nullable=True)
+
+    handoff = relationship("Handoff", back_populates="messages")
+    delivery = relationship("Delivery", uselist=False, back_populates="message")
+
+    __table_args__ = (Index("ix_desk_messages_handoff", "handoff_id", "id"),)
+
+
+class Delivery(Base):
+    """Transactional outbox: every callback to the bot side (agent replies, close events).
+
+    Written in the same transaction as the change it announces, delivered by the worker in
+    `delivery.py` with retries; a failed delivery stays visible (status "failed") and can be retried.
+    """
+
+    __tablename__ = "desk_deliveries"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(String(32), ForeignKey("desk_handoffs.id", ondelete="CASCADE"), nullable=False)
+    message_id = Column(Integer, ForeignKey("desk_messages.id", ondelete="CASCADE"), nullable=True)
+    kind = Column(String(32), nullable=False)  # agent_message | closed
+    payload = Column(JSONText, nullable=False)
+    status = Column(String(16), nullable=False, default="pending")  # pending | delivered | failed
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(Text, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    delivered_at = Column(UTCDateTime, nullable=True)
+
+    message = relationship("Message", back_populates="delivery")
+
+    __table_args__ = (Index("ix_desk_deliveries_status", "status", "handoff_id", "id"),)
+
+
+class AuditEvent(Base):
+    """Who saw / claimed / replied / closed / transferred what, and when."""
+
+    __tablename__ = "desk_audit_log"
+
+    id = Column(Integer, primary_key=True)
+    ts = Column(UTCDateTime, nullable=False, default=utcnow)
+    actor_type = Column(String(16), nullable=False)  # agent | service | system
+    actor = Column(String(64), nullable=False)
+    action = Column(String(32), nullable=False)
+    handoff_id = Column(String(32), nullable=True)
+    detail = Column(JSONText, nullable=True)
+
+    __table_args__ = (Index("ix_desk_audit_handoff", "handoff_id", "id"),)

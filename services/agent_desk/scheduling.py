@@ -1,0 +1,74 @@
+"""Service hours and the estimated wait.
+
+Estimated wait (seconds) = queue_position x average handling time / max(1, agents online),
+where the average handling time is the mean claim-to-close duration of the last
+HANDLING_SAMPLES closed handoffs (AGENT_DESK_DEFAULT_HANDLING_SECONDS when there are none).
+Outside service hours the time until the next opening is added.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime, time, timedelta
+from typing import Optional, Sequence, Tuple
+from zoneinfo import ZoneInfo
+
+HANDLING_SAMPLES = 20
+
+
+class ServiceHours:
+    """A daily window in a time zone, e.g. 08:00-22:00 Asia/Shanghai ("00:00-24:00" = always open)."""
+
+    def __init__(self, window: Tuple[time, Optional[time]], tz: str):
+        self.start, self.end = window
+        self.tz = ZoneInfo(tz)
+
+    @property
+    def label(self) -> str:
+        end = "24:00" if self.end is None else self.end.strftime("%H:%M")
+        return f"{self.start.strftime('%H:%M')}-{end}"
+
+    def is_open(self, now: datetime) -> bool:
+        local = now.astimezone(self.tz).time()
+        if self.end is None:
+            return local >= self.start
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end  # window across midnight
+
+    def next_open(self, now: datetime) -> datetime:
+        """The next moment the desk opens (now, if it is open)."""
+        if self.is_open(now):
+            return now
+        local = now.astimezone(self.tz)
+        candidate = local.replace(hour=self.start.hour, minute=self.start.minute, second=0, microsecond=0)
+        if candidate <= local:
+            candidate += timedelta(days=1)
+        return candidate
+
+
+def average_handling(samples: Sequence[float], default_seconds: int) -> float:
+    recent = [s for s in list(samples)[:HANDLING_SAMPLES] if s > 0]
+    return sum(recent) / len(recent) if recent else float(default_seconds)
+
+
+def estimate_wait_seconds(position: Optional[int], samples: Sequence[float], agents_online: int,
+                          default_seconds: int, seconds_until_open: float = 0.0) -> int:
+    if not position:
+        return int(seconds_until_open)
+    per_customer = average_handling(samples, default_seconds)
+    return int(math.ceil(position * per_customer / max(1, agents_online) + seconds_until_open))
+
+
+def customer_message(position: Optional[int], wait_seconds: int, hours: ServiceHours, open_now: bool,
+                     next_open: datetime) -> str:
+    """What the bot can tell the customer after the handoff was registered."""
+    if not open_now:
+        local = next_open.astimezone(hours.tz)
+        return (f"现在是非人工服务时间（人工服务时间为每天 {hours.label}）。您的问题已为您记录，"
+                f"您可以继续留言，人工客服将在 {local.month}月{local.day}日 {local.strftime('%H:%M')} "
+                f"上班后按顺序优先处理，并通过您预留的联系方式回电。")
+    ahead = max(0, (position or 1) - 1)
+    minutes = max(1, math.ceil(wait_seconds / 60))
+    if ahead == 0:
+        return f"正在为您转接人工客服，您是下一位，预计等待约 {minutes} 分钟，请稍候。"
+    return f"正在为您转接人工客服，您前面还有 {ahead} 位客户，预计等待约 {minutes} 分钟，请稍候。"

@@ -1,0 +1,241 @@
+"""HTTP models (pydantic 1): separate input models (`...In`) and public output models (`...Out`)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Dict, List, Optional
+
+from pydantic import BaseModel, Field, conint, constr, validator
+
+Role = constr(regex=r"^(customer|bot|agent)$")
+Status = constr(regex=r"^(waiting|active|closed)$")
+ShortText = constr(strip_whitespace=True, max_length=200)
+
+
+class _In(BaseModel):
+    class Config:
+        extra = "forbid"
+        anystr_strip_whitespace = True
+
+
+class _InternalIn(BaseModel):
+    """Bot-side inputs: unknown fields are ignored so both sides can evolve independently."""
+
+    class Config:
+        extra = "ignore"
+        anystr_strip_whitespace = True
+
+
+class _Out(BaseModel):
+    class Config:
+        orm_mode = True
+
+
+# --- auth ----------------------------------------------------------------------------
+class LoginIn(_In):
+    username: constr(min_length=1, max_length=64)
+    password: constr(min_length=1, max_length=256)
+
+
+class AgentOut(_Out):
+    username: str
+    display_name: str
+    role: str
+
+
+class TokenOut(_Out):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    agent: AgentOut
+
+
+# --- handoffs: bot side (internal) -----------------------------------------------------
+class CustomerIn(_InternalIn):
+    id: Optional[constr(max_length=64)] = None
+    display_name: constr(max_length=64) = ""
+    segment: constr(max_length=32) = ""
+
+
+class TranscriptEntryIn(_InternalIn):
+    role: Role
+    text: constr(max_length=4000)
+    ts: Optional[datetime] = None
+
+
+class NluEntryIn(_InternalIn):
+    text: constr(max_length=4000)
+    intent: constr(max_length=128) = ""
+    confidence: float = Field(0.0, ge=0.0, le=1.0)
+
+
+class HandoffIn(_InternalIn):
+    conversation_id: constr(min_length=1, max_length=128)
+    channel: constr(min_length=1, max_length=32)
+    reason: constr(max_length=500) = ""
+    priority: conint(ge=0, le=9) = 0
+    queue: Optional[constr(max_length=32)] = None
+    customer: CustomerIn = Field(default_factory=CustomerIn)
+    transcript: List[TranscriptEntryIn] = Field(default_factory=list, max_items=500)
+    nlu: List[NluEntryIn] = Field(default_factory=list, max_items=100)
+    slots: Dict[str, Any] = Field(default_factory=dict)
+    summary: constr(max_length=2000) = ""
+
+    @validator("slots")
+    def _slots_small(cls, value: Dict[str, Any]) -> Dict[str, Any]:
+        if len(value) > 200:
+            raise ValueError("too many slots")
+        return value
+
+
+class HandoffCreatedOut(_Out):
+    id: str
+    created: bool = Field(..., description="false when an open handoff already existed for the conversation")
+    status: str
+    queue: str
+    queue_position: Optional[int]
+    estimated_wait_seconds: int
+    within_service_hours: bool
+    next_service_start: Optional[datetime] = None
+    message: str = Field(..., description="text the bot can show the customer")
+
+
+class CustomerMessageIn(_InternalIn):
+    text: constr(min_length=1, max_length=4000)
+    ts: Optional[datetime] = None
+
+
+class RatingIn(_InternalIn):
+    rating: conint(ge=1, le=5)
+    comment: constr(max_length=500) = ""
+
+
+class AckOut(_Out):
+    ok: bool = True
+    handoff_id: str
+    status: str
+
+
+class ActiveHandoffOut(_Out):
+    id: str
+    conversation_id: str
+    channel: str
+    status: str
+    queue: str
+    queue_position: Optional[int]
+    estimated_wait_seconds: Optional[int]
+    claimed_by: Optional[str]
+    agent_display_name: Optional[str]
+    created_at: datetime
+
+
+# --- handoffs: agents ------------------------------------------------------------------
+class CustomerOut(_Out):
+    id: Optional[str]
+    display_name: str
+    segment: str
+
+
+class DeliveryOut(_Out):
+    id: int
+    kind: str
+    status: str
+    attempts: int
+    last_error: Optional[str]
+    delivered_at: Optional[datetime]
+
+
+class TranscriptEntryOut(_Out):
+    id: int
+    role: str
+    text: str
+    ts: datetime
+    agent: Optional[str] = None
+    delivery: Optional[DeliveryOut] = None
+
+
+class NluEntryOut(_Out):
+    text: str
+    intent: str
+    confidence: float
+
+
+class HandoffSummaryOut(_Out):
+    id: str
+    conversation_id: str
+    channel: str
+    status: str
+    reason: str
+    priority: int
+    queue: str
+    created_at: datetime
+    waiting_since: datetime
+    waiting_seconds: int
+    queue_position: Optional[int]
+    customer: CustomerOut
+    claimed_by: Optional[str]
+    claimed_at: Optional[datetime]
+    closed_at: Optional[datetime]
+    within_service_hours: bool
+    last_message: Optional[str]
+
+
+class HandoffDetailOut(HandoffSummaryOut):
+    transcript: List[TranscriptEntryOut]
+    nlu: List[NluEntryOut]
+    slots: Dict[str, Any]
+    summary: str
+    rating: Optional[int]
+    resolution: Optional[str]
+    back_to_bot: Optional[bool]
+    closed_by: Optional[str]
+    estimated_wait_seconds: Optional[int]
+    deliveries: List[DeliveryOut] = Field(default_factory=list, description="close events sent to the bot side")
+
+
+class MessageIn(_In):
+    text: constr(min_length=1, max_length=2000)
+
+
+class CloseIn(_In):
+    resolution: constr(max_length=500) = ""
+    back_to_bot: bool = True
+
+
+class TransferIn(_In):
+    queue: constr(min_length=1, max_length=32)
+    note: constr(max_length=500) = ""
+
+
+class CannedResponseOut(_Out):
+    id: str
+    category: str
+    title: str
+    text: str
+
+
+class QueueOut(_Out):
+    name: str
+    label: str
+    waiting: int
+
+
+class AuditEventOut(_Out):
+    id: int
+    ts: datetime
+    actor_type: str
+    actor: str
+    action: str
+    handoff_id: Optional[str]
+    detail: Optional[Dict[str, Any]]
+
+
+class OnlineAgentOut(_Out):
+    username: str
+    display_name: str
+    role: str
+
+
+class HealthOut(_Out):
+    status: str
+    database: str
+    redis: str

@@ -1,0 +1,304 @@
+/* 人工坐席台 console: plain JS, no dependencies. All text is inserted with textContent. */
+(function () {
+  "use strict";
+
+  var STATUS_LABEL = { waiting: "等待中", active: "处理中", closed: "已结束" };
+  var CHANNEL_LABEL = { app: "手机银行", wechat: "微信", rest: "网页" };
+  var SEGMENT_LABEL = { mass: "普通客户", gold: "金卡客户", platinum: "白金客户", private: "私人银行", vip: "贵宾客户" };
+  var ROLE_LABEL = { customer: "客户", bot: "机器人", agent: "坐席" };
+  var DELIVERY_LABEL = { pending: "发送中", delivered: "已送达", failed: "发送失败" };
+  var SLOT_LABEL = { card_last4: "卡号后四位", bill_month: "账单月份", amount: "金额", card_number: "卡号", phone: "手机号" };
+
+  var state = {
+    token: sessionStorage.getItem("desk_token"),
+    agent: JSON.parse(sessionStorage.getItem("desk_agent") || "null"),
+    status: "waiting", items: [], fetchedAt: 0, selected: null, detail: null,
+    canned: [], queues: [], ws: null, wsRetry: 0, reloadTimer: null
+  };
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function fmtWait(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    return m >= 60 ? Math.floor(m / 60) + "小时" + (m % 60) + "分" : m + "分" + (s < 10 ? "0" : "") + s + "秒";
+  }
+  function fmtTime(iso) {
+    var d = new Date(iso);
+    return isNaN(d) ? "" : d.toLocaleTimeString("zh-CN", { hour12: false });
+  }
+
+  function api(path, options) {
+    options = options || {};
+    var headers = { "Authorization": "Bearer " + state.token };
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(path, { method: options.method || "GET", headers: headers,
+                         body: options.body !== undefined ? JSON.stringify(options.body) : undefined })
+      .then(function (r) {
+        if (r.status === 401) { logout(); throw new Error("登录已失效，请重新登录"); }
+        return r.json().then(function (data) {
+          if (!r.ok) throw new Error((data.error && data.error.message) || ("请求失败 " + r.status));
+          return data;
+        });
+      });
+  }
+
+  // -- login ---------------------------------------------------------------------------
+  $("login-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    $("login-error").textContent = "";
+    fetch("/api/auth/login", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: $("login-username").value, password: $("login-password").value }) })
+      .then(function (r) { return r.json().then(function (d) { if (!r.ok) throw new Error(d.error.message); return d; }); })
+      .then(function (data) {
+        state.token = data.access_token; state.agent = data.agent;
+        sessionStorage.setItem("desk_token", state.token);
+        sessionStorage.setItem("desk_agent", JSON.stringify(state.agent));
+        $("login-password").value = "";
+        start();
+      })
+      .catch(function (err) { $("login-error").textContent = err.message || "登录失败"; });
+  });
+
+  function logout() {
+    if (state.token) fetch("/api/auth/logout", { method: "POST", headers: { "Authorization": "Bearer " + state.token } });
+    sessionStorage.removeItem("desk_token"); sessionStorage.removeItem("desk_agent");
+    state.token = null; state.agent = null; state.selected = null;
+    if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
+    $("desk-view").hidden = true; $("login-view").hidden = false;
+  }
+  $("logout").addEventListener("click", logout);
+
+  // -- start -----------------------------------------------------------------------------
+  function start() {
+    $("login-view").hidden = true; $("desk-view").hidden = false;
+    $("agent-name").textContent = state.agent.display_name + (state.agent.role === "supervisor" ? "（班长）" : "");
+    api("/api/canned-responses").then(function (list) { state.canned = list; renderCanned(); });
+    api("/api/queues").then(function (list) { state.queues = list; renderQueues(); });
+    loadList(); connectLive();
+  }
+
+  // -- queue list -----------------------------------------------------------------------
+  Array.prototype.forEach.call(document.querySelectorAll(".tab"), function (tab) {
+    tab.addEventListener("click", function () {
+      state.status = tab.getAttribute("data-status");
+      Array.prototype.forEach.call(document.querySelectorAll(".tab"), function (t) { t.classList.toggle("active", t === tab); });
+      loadList();
+    });
+  });
+
+  function loadList() {
+    // Requests can overlap (a live update, then a tab click): only the newest one may
+    // draw, or a late answer for the old tab would replace the list the agent asked for.
+    var status = state.status, request = (state.listRequest || 0) + 1;
+    state.listRequest = request;
+    return api("/api/handoffs?status=" + status).then(function (items) {
+      if (status === "waiting") $("count-waiting").textContent = items.length;
+      if (request !== state.listRequest || status !== state.status) return;
+      state.items = items; state.fetchedAt = Date.now();
+      renderList();
+    }).catch(showError);
+  }
+  function scheduleReload() {
+    clearTimeout(state.reloadTimer);
+    state.reloadTimer = setTimeout(function () {
+      loadList();
+      if (state.status !== "waiting") api("/api/handoffs?status=waiting").then(function (w) { $("count-waiting").textContent = w.length; });
+    }, 100);
+  }
+
+  function renderList() {
+    var list = $("handoff-list");
+    list.textContent = "";
+    $("list-empty").hidden = state.items.length > 0;
+    state.items.forEach(function (h) {
+      var li = el("li"); li.setAttribute("data-id", h.id); li.setAttribute("data-testid", "handoff-item");
+      if (h.id === state.selected) li.classList.add("selected");
+      var top = el("div", "row");
+      var name = el("strong", null, (h.customer.display_name || "匿名客户"));
+      top.appendChild(name);
+      if (h.status === "waiting") {
+        var wait = el("span", "wait"); wait.setAttribute("data-waiting", h.waiting_seconds);
+        top.appendChild(wait);
+      } else {
+        top.appendChild(el("span", "muted", h.claimed_by || ""));
+      }
+      li.appendChild(top);
+      var mid = el("div", "row");
+      mid.appendChild(el("span", "reason", h.reason || "—"));
+      if (h.priority > 0) mid.appendChild(el("span", "prio", "优先" + h.priority));
+      li.appendChild(mid);
+      var meta = (h.queue_position ? "第 " + h.queue_position + " 位 · " : "") + queueLabel(h.queue) + " · " + (CHANNEL_LABEL[h.channel] || h.channel);
+      li.appendChild(el("div", "muted", meta));
+      li.addEventListener("click", function () { select(h.id); });
+      list.appendChild(li);
+    });
+    tickWaits();
+  }
+  function tickWaits() {
+    var elapsed = (Date.now() - state.fetchedAt) / 1000;
+    Array.prototype.forEach.call(document.querySelectorAll(".wait[data-waiting]"), function (node) {
+      node.textContent = "已等待 " + fmtWait(Number(node.getAttribute("data-waiting")) + elapsed);
+    });
+  }
+  setInterval(tickWaits, 1000);
+
+  function queueLabel(name) {
+    for (var i = 0; i < state.queues.length; i++) if (state.queues[i].name === name) return state.queues[i].label;
+    return name;
+  }
+  function renderQueues() {
+    var select = $("transfer-queue"); select.textContent = "";
+    state.queues.forEach(function (q) { var o = el("option", null, q.label); o.value = q.name; select.appendChild(o); });
+  }
+  function renderCanned() {
+    var box = $("canned"); box.textContent = "";
+    state.canned.forEach(function (c) {
+      var b = el("button", null, c.title); b.type = "button"; b.title = c.text;
+      b.setAttribute("data-canned", c.id);
+      b.addEventListener("click", function () { $("reply-text").value = c.text; $("reply-text").focus(); });
+      box.appendChild(b);
+    });
+  }
+
+  // -- one conversation ---------------------------------------------------------------------
+  function select(id) {
+    state.selected = id;
+    Array.prototype.forEach.call(document.querySelectorAll("#handoff-list li"), function (li) {
+      li.classList.toggle("selected", li.getAttribute("data-id") === id);
+    });
+    $("action-error").textContent = "";
+    return loadDetail();
+  }
+  function loadDetail() {
+    if (!state.selected) return Promise.resolve();
+    var id = state.selected;
+    return api("/api/handoffs/" + id).then(function (d) { if (state.selected === id) { state.detail = d; renderDetail(); } })
+      .catch(showError);
+  }
+
+  function renderDetail() {
+    var d = state.detail, mine = d.claimed_by === state.agent.username;
+    var canAct = d.status === "active" && (mine || state.agent.role === "supervisor");
+    $("no-selection").hidden = true; $("conversation").hidden = false; $("context-panel").hidden = false;
+    $("conv-title").textContent = (d.customer.display_name || "匿名客户") + " · " + STATUS_LABEL[d.status];
+    var meta = queueLabel(d.queue) + " · " + (CHANNEL_LABEL[d.channel] || d.channel) + " · 会话 " + d.conversation_id;
+    if (d.status === "waiting") meta += " · 排队第 " + d.queue_position + " 位，预计 " + Math.ceil((d.estimated_wait_seconds || 0) / 60) + " 分钟";
+    if (d.claimed_by) meta += " · 处理坐席 " + d.claimed_by;
+    if (!d.within_service_hours) meta += " · 非服务时间留言";
+    $("conv-meta").textContent = meta;
+
+    $("btn-claim").hidden = d.status !== "waiting";
+    $("btn-transfer").hidden = $("transfer-queue").hidden = d.status === "closed" || (d.status === "active" && !canAct);
+    $("reply-box").hidden = !canAct;
+    $("close-box").hidden = d.status === "closed" || (d.status === "active" && !canAct);
+
+    var list = $("transcript"); list.textContent = "";
+    d.transcript.forEach(function (m) {
+      var li = el("li", "msg " + m.role); li.setAttribute("data-role", m.role);
+      var who = el("div", "who", (m.role === "agent" && m.agent ? "坐席 " + m.agent : ROLE_LABEL[m.role] || m.role) + " " + fmtTime(m.ts));
+      if (m.delivery) {
+        var ds = el("span", "delivery " + m.delivery.status, DELIVERY_LABEL[m.delivery.status] || m.delivery.status);
+        ds.setAttribute("data-delivery", m.delivery.status);
+        who.appendChild(ds);
+        if (m.delivery.status === "failed") {
+          var retry = el("button", "link", "重发"); retry.type = "button";
+          retry.addEventListener("click", function () {
+            api("/api/handoffs/" + d.id + "/deliveries/" + m.delivery.id + "/retry", { method: "POST", body: {} }).then(loadDetail).catch(showError);
+          });
+          who.appendChild(retry);
+        }
+      }
+      li.appendChild(who);
+      li.appendChild(el("div", "text", m.text));
+      list.appendChild(li);
+    });
+    list.scrollTop = list.scrollHeight;
+
+    $("ctx-reason").textContent = d.reason || "—";
+    $("ctx-name").textContent = d.customer.display_name || "—";
+    $("ctx-id").textContent = d.customer.id || "未登录";
+    $("ctx-segment").textContent = SEGMENT_LABEL[d.customer.segment] || d.customer.segment || "—";
+    $("ctx-channel").textContent = CHANNEL_LABEL[d.channel] || d.channel;
+    $("ctx-summary").textContent = d.summary || "—";
+    var nlu = $("ctx-nlu"); nlu.textContent = "";
+    d.nlu.forEach(function (n) {
+      var li = el("li");
+      var row = el("div", "row"); row.appendChild(el("span", null, n.intent || "未识别"));
+      row.appendChild(el("span", "muted", Math.round(n.confidence * 100) + "%")); li.appendChild(row);
+      var bar = el("div", "bar" + (n.confidence < 0.5 ? " low" : "")); var fill = el("span");
+      fill.style.width = Math.round(n.confidence * 100) + "%"; bar.appendChild(fill); li.appendChild(bar);
+      li.appendChild(el("div", "text", "“" + n.text + "”"));
+      nlu.appendChild(li);
+    });
+    if (!d.nlu.length) nlu.appendChild(el("li", "muted", "—"));
+    var slots = $("ctx-slots"); slots.textContent = "";
+    Object.keys(d.slots).forEach(function (k) {
+      var v = d.slots[k];
+      if (v === null || v === undefined || v === "") return;
+      slots.appendChild(el("dt", null, SLOT_LABEL[k] || k));
+      slots.appendChild(el("dd", null, typeof v === "object" ? JSON.stringify(v) : v));
+    });
+    if (!slots.childNodes.length) slots.appendChild(el("dd", "muted", "—"));
+    $("ctx-resolution").textContent = d.resolution || "—";
+    $("ctx-rating").textContent = d.rating ? d.rating + " 分" : "—";
+  }
+
+  function act(path, body) {
+    $("action-error").textContent = "";
+    return api("/api/handoffs/" + state.selected + path, { method: "POST", body: body || {} })
+      .then(function () { scheduleReload(); return loadDetail(); })
+      .catch(showError);
+  }
+  function showError(err) { $("action-error").textContent = err.message || String(err); }
+
+  $("btn-claim").addEventListener("click", function () { act("/claim"); });
+  $("btn-transfer").addEventListener("click", function () { act("/transfer", { queue: $("transfer-queue").value }); });
+  $("btn-close").addEventListener("click", function () {
+    act("/close", { resolution: $("close-resolution").value, back_to_bot: $("close-back-to-bot").checked })
+      .then(function () { $("close-resolution").value = ""; });
+  });
+  function send() {
+    var text = $("reply-text").value.trim();
+    if (!text) return;
+    $("btn-send").disabled = true;
+    act("/messages", { text: text }).then(function () { $("reply-text").value = ""; })
+      .finally(function () { $("btn-send").disabled = false; });
+  }
+  $("btn-send").addEventListener("click", send);
+  $("reply-text").addEventListener("keydown", function (e) { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) send(); });
+
+  // -- live updates -----------------------------------------------------------------------
+  function connectLive() {
+    var proto = location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(proto + location.host + "/api/live");
+    state.ws = ws;
+    ws.onopen = function () { ws.send(JSON.stringify({ type: "auth", token: state.token })); };
+    ws.onmessage = function (e) {
+      var ev = JSON.parse(e.data);
+      if (ev.type === "ready") { state.wsRetry = 0; setLive(true); scheduleReload(); loadDetail(); return; }
+      if (ev.type === "pong") return;
+      if (ev.type === "resync") { scheduleReload(); loadDetail(); return; }
+      if (["handoff_created", "claimed", "closed", "transferred"].indexOf(ev.type) >= 0) scheduleReload();
+      if (ev.handoff_id && ev.handoff_id === state.selected) loadDetail();
+    };
+    ws.onclose = function (e) {
+      setLive(false);
+      if (e.code === 4401) { logout(); return; }
+      state.wsRetry = Math.min(state.wsRetry + 1, 6);
+      setTimeout(function () { if (state.token) connectLive(); }, 500 * Math.pow(2, state.wsRetry - 1));
+    };
+  }
+  setInterval(function () { if (state.ws && state.ws.readyState === 1) state.ws.send(JSON.stringify({ type: "ping" })); }, 20000);
+  function setLive(on) {
+    var b = $("live-status"); b.textContent = on ? "实时在线" : "未连接";
+    b.classList.toggle("online", on); b.classList.toggle("offline", !on);
+  }
+
+  if (state.token && state.agent) start(); else $("login-view").hidden = false;
+})();

@@ -1,0 +1,53 @@
+"""Internal endpoints (service token only): WeChat bindings and tokens, fault injection."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from services.core_banking import crud
+from services.core_banking.api.deps import FaultsDep, ServiceCaller, SessionDep, SettingsDep
+from services.core_banking.presenters import wechat_binding_out
+from services.core_banking.schemas import (FaultsIn, FaultsOut, TokenOut, WechatBindingIn, WechatBindingOut,
+                                           WechatTokenIn)
+from services.core_banking.security import issue_customer_token
+
+router = APIRouter(prefix="/internal", tags=["internal (service token)"])
+OpenIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+@router.post("/wechat/bindings", response_model=WechatBindingOut, summary="Bind an openid to a customer (replaces)")
+def bind_wechat(body: WechatBindingIn, _: ServiceCaller, session: SessionDep) -> WechatBindingOut:
+    return wechat_binding_out(crud.upsert_wechat_binding(session, openid=body.openid, customer_id=body.customer_id))
+
+
+@router.get("/wechat/bindings/{openid}", response_model=WechatBindingOut, summary="The customer bound to an openid")
+def get_binding(openid: OpenIdPath, _: ServiceCaller, session: SessionDep) -> WechatBindingOut:
+    return wechat_binding_out(crud.get_wechat_binding(session, openid=openid))
+
+
+@router.delete("/wechat/bindings/{openid}", status_code=204, response_class=Response, summary="Unbind an openid")
+def delete_binding(openid: OpenIdPath, _: ServiceCaller, session: SessionDep) -> Response:
+    crud.delete_wechat_binding(session, openid=openid)
+    return Response(status_code=204)
+
+
+@router.post("/wechat/token", response_model=TokenOut,
+             summary="A short-lived customer token for the openid's bound customer (404 if unbound)")
+def wechat_token(body: WechatTokenIn, _: ServiceCaller, session: SessionDep, settings: SettingsDep) -> TokenOut:
+    binding = crud.get_wechat_binding(session, openid=body.openid)
+    ttl = timedelta(seconds=settings.wechat_token_ttl_seconds)
+    token = issue_customer_token(binding.customer_id, secret=settings.jwt_secret, ttl=ttl)
+    return TokenOut(access_token=token, expires_in=int(ttl.total_seconds()), customer_id=binding.customer_id)
+
+
+@router.get("/faults", response_model=FaultsOut, summary="Current fault injection settings and counters")
+def get_faults(_: ServiceCaller, faults: FaultsDep) -> FaultsOut:
+    return faults.public()
+
+
+@router.put("/faults", response_model=FaultsOut, summary="Set injected latency (ms) and error rate (0..1)")
+def set_faults(body: FaultsIn, _: ServiceCaller, faults: FaultsDep) -> FaultsOut:
+    faults.configure(latency_ms=body.latency_ms, error_rate=body.error_rate)
+    return faults.public()

@@ -1,0 +1,150 @@
+"""Domain errors of the core-banking service, mapped to HTTP in one place.
+
+    CoreBankingError                 500 internal_error
+    ├── NotAuthenticated             401 not_authenticated
+    ├── NotFound                     404 not_found (customers never learn whether another
+    │                                    customer's card/transfer/loan/ticket exists)
+    ├── InvalidRequest               422 invalid_request (also request validation errors)
+    ├── PayloadTooLarge              413 payload_too_large
+    ├── Conflict                     409 conflict (e.g. freezing a card reported lost)
+    └── InjectedFault                500 injected_fault (fault injection, see faults.py)
+
+Every error response has the body {"error": {"code": "...", "message": "中文 / English"}}.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot.masking import mask_text
+
+logger = logging.getLogger("core_banking.errors")
+
+
+class CoreBankingError(Exception):
+    status_code = 500
+    code = "internal_error"
+    message_zh = "系统繁忙，请稍后再试"
+    message_en = "Internal error, please try again later"
+
+    def __init__(self, message_zh: str = "", message_en: str = "", *, code: str = "") -> None:
+        if message_zh:
+            self.message_zh = message_zh
+        if message_en:
+            self.message_en = message_en
+        if code:
+            self.code = code
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return f"{self.message_zh} / {self.message_en}"
+
+    def headers(self) -> Dict[str, str]:
+        return {}
+
+
+class NotAuthenticated(CoreBankingError):
+    status_code = 401
+    code = "not_authenticated"
+    message_zh = "请先登录，或登录已过期"
+    message_en = "Not authenticated or the token has expired"
+
+    def headers(self) -> Dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class NotFound(CoreBankingError):
+    status_code = 404
+    code = "not_found"
+    message_zh = "未找到相关记录"
+    message_en = "Not found"
+
+
+def not_found(what_zh: str, what_en: str) -> NotFound:
+    return NotFound(f"未找到该{what_zh}", f"{what_en} not found")
+
+
+class InvalidRequest(CoreBankingError):
+    status_code = 422
+    code = "invalid_request"
+    message_zh = "请求参数有误"
+    message_en = "Invalid request"
+
+
+class PayloadTooLarge(CoreBankingError):
+    status_code = 413
+    code = "payload_too_large"
+    message_zh = "请求内容过大"
+    message_en = "Request body too large"
+
+
+class Conflict(CoreBankingError):
+    status_code = 409
+    code = "conflict"
+    message_zh = "当前状态下无法办理该业务"
+    message_en = "The request conflicts with the current state"
+
+
+class InjectedFault(CoreBankingError):
+    status_code = 500
+    code = "injected_fault"
+    message_zh = "系统繁忙（故障注入），请稍后再试"
+    message_en = "Injected fault for reliability testing"
+
+
+def error_body(code: str, message: str, details: Any = None) -> Dict[str, Any]:
+    body: Dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return {"error": body}
+
+
+def error_response(error: CoreBankingError) -> JSONResponse:
+    return JSONResponse(error_body(error.code, error.message), status_code=error.status_code,
+                        headers=error.headers())
+
+
+def _describe_validation(errors: List[Dict[str, Any]]) -> List[Dict[str, str]]:
+    described = []
+    for item in errors:
+        location = ".".join(str(part) for part in item.get("loc", ()) if part not in ("body",))
+        # Never echo the rejected input back (it may be huge or contain a card number).
+        described.append({"field": location or "body", "problem": str(item.get("msg", ""))[:300]})
+    return described[:20]
+
+
+_HTTP_MESSAGES = {
+    404: ("接口不存在", "No such endpoint"),
+    405: ("不支持该请求方法", "Method not allowed"),
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CoreBankingError)
+    async def _domain(_: Request, exc: CoreBankingError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = _describe_validation(exc.errors())
+        summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:5])
+        message = f"请求参数有误 / Invalid request: {summary}"
+        return JSONResponse(error_body("invalid_request", message, details), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        zh, en = _HTTP_MESSAGES.get(exc.status_code, ("请求无法处理", str(exc.detail)))
+        return JSONResponse(error_body(f"http_{exc.status_code}", f"{zh} / {en}"),
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("unhandled error on %s %s: %s", request.method, request.url.path,
+                     mask_text(repr(exc)), exc_info=False)
+        return error_response(CoreBankingError())
