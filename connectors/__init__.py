@@ -1,0 +1,1 @@
+"""Rasa input/output channels: mobile app, WeChat, human handoff."""

@@ -1,0 +1,388 @@
+"""Mobile-app channel (`app`): REST + socket.io, authenticated with the customer's JWT.
+
+Enable it in credentials.yml:
+
+    connectors.app.AppInput:
+      max_message_chars: 2000        # longer messages -> 413, nothing reaches the bot
+      outbox_ttl_seconds: 86400      # how long pushed messages wait for a REST client
+
+Secrets and URLs come from the environment through bot/settings.py:
+CORE_BANKING_JWT_SECRET (verifies customer tokens), CORE_BANKING_URL (the demo page's
+login is proxied there), REDIS_URL / REDIS_KEY_PREFIX (outbox of pushed messages).
+
+Identity: every request carries the core-banking customer token (HS256, `typ: customer`,
+`iss: core-banking`). The sender id is `app-<customer id>` (never taken from the body) and
+the metadata is `{"customer_token", "channel": "app", "customer_id"}`.
+
+HTTP (all under /webhooks/app/):
+  GET  /                  health: {"status": "ok"}
+  POST /webhook           {"message": "..."} + `Authorization: Bearer <token>` -> list of bot
+                          messages in Rasa's shapes: {"recipient_id", "text", "buttons":
+                          [{"title", "payload"}], "quick_replies": [...], "image", "custom"}.
+                          401 bad/missing/expired token; 400 empty message or bad JSON;
+                          413 message longer than max_message_chars.
+  GET  /messages          bearer auth; returns {"messages": [...]} pushed to this customer
+                          since the last call (and clears them).
+  POST /login             demo page only: proxies {username, password} to core banking's
+                          POST /auth/login and returns its {access_token, ...}.
+  GET  /chat              the demo chat page (connectors/static/chat.html).
+socket.io (path /webhooks/app/socket.io/, the protocol Rasa Webchat speaks):
+  connect with `auth={"token": <jwt>}` (or `?token=<jwt>`); a bad token refuses the
+  connection. `session_request` -> `session_confirm` (the session id is the sender id);
+  `user_uttered` {"message"} -> `bot_uttered` {"text", "buttons", "quick_replies", ...};
+  invalid messages get an `error` event {"error", "message"}.
+
+Pushing outside a request (e.g. an agent's reply during human handoff):
+  `await connectors.app.push_to_customer("app-C1001", {"text": "..."})` emits `bot_uttered`
+  to the customer's connected sockets (when called inside the Rasa process and a socket is
+  connected), otherwise appends to the Redis list `<prefix>:app:outbox:<sender>` (TTL
+  outbox_ttl_seconds) that `GET /webhooks/app/messages` drains. From another process the
+  outbox path is used; Rasa's HTTP API with `?output_channel=app` (or `latest`) goes through
+  `AppInput.get_output_channel()`, which does the same.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from urllib.parse import parse_qs
+
+import aiohttp
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from bot.settings import get_settings
+from connectors.common import (
+    Customer,
+    InvalidCustomerToken,
+    bearer_token,
+    http_session,
+    redis_client,
+    redis_key,
+    verify_customer_token,
+)
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "app"
+SENDER_PREFIX = "app-"
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+DEFAULT_OUTBOX_TTL_SECONDS = 24 * 3600
+SOCKETIO_PATH = "/webhooks/app/socket.io"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Keys of a Rasa bot message that the app understands; anything else is dropped.
+MESSAGE_KEYS = ("text", "buttons", "quick_replies", "image", "attachment", "custom", "elements")
+
+_active_channel: Optional["AppInput"] = None
+
+
+def sender_for_customer(customer_id: str) -> str:
+    return f"{SENDER_PREFIX}{customer_id}"
+
+
+def outbox_key(sender_id: str) -> str:
+    return redis_key("app", "outbox", sender_id)
+
+
+def app_message(message: Dict[str, Any]) -> Dict[str, Any]:
+    """A bot message reduced to the shapes the app renders (Rasa's keys, no internals)."""
+    out = {key: message[key] for key in MESSAGE_KEYS if message.get(key) not in (None, [], "")}
+    if "buttons" in out:
+        out["buttons"] = [{"title": b.get("title", ""), "payload": b.get("payload", "")} for b in out["buttons"]]
+    return out
+
+
+def socket_message(message: Dict[str, Any]) -> Dict[str, Any]:
+    """Rasa Webchat renders buttons from `quick_replies`; the app reads `buttons`. Send both."""
+    out = app_message(message)
+    if out.get("buttons") and not out.get("quick_replies"):
+        out["quick_replies"] = [{"content_type": "text", **b} for b in out["buttons"]]
+    return out
+
+
+async def push_to_customer(sender_id: str, message: Dict[str, Any]) -> str:
+    """Delivers a bot message to an app customer outside a request.
+
+    `sender_id` is the conversation id (`app-<customer id>`). Returns "socket" if it was
+    emitted to a connected socket, "outbox" if it was queued for `GET /webhooks/app/messages`.
+    """
+    channel = _active_channel
+    if channel is not None and channel.sio is not None and channel.has_live_socket(sender_id):
+        await channel.sio.emit(channel.bot_message_evt, socket_message(message), room=sender_id)
+        return "socket"
+    ttl = channel.outbox_ttl_seconds if channel is not None else DEFAULT_OUTBOX_TTL_SECONDS
+    key = outbox_key(sender_id)
+    async with redis_client().pipeline(transaction=True) as pipe:
+        pipe.rpush(key, json.dumps(app_message(message), ensure_ascii=False))
+        pipe.expire(key, ttl)
+        await pipe.execute()
+    return "outbox"
+
+
+async def pop_outbox(sender_id: str) -> List[Dict[str, Any]]:
+    """Returns and clears the messages waiting for this conversation (atomically)."""
+    key = outbox_key(sender_id)
+    async with redis_client().pipeline(transaction=True) as pipe:
+        pipe.lrange(key, 0, -1)
+        pipe.delete(key)
+        items, _ = await pipe.execute()
+    return [json.loads(item) for item in items]
+
+
+class AppPushOutput(OutputChannel):
+    """Output channel for messages sent outside a customer request (handoff, reminders)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        await push_to_customer(recipient_id, message)
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await push_to_customer(recipient_id, {"text": text})
+
+
+class AppCollectingOutput(CollectingOutputChannel):
+    """Collects replies for the REST response, keeping Rasa's shapes (quick replies too)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        shaped = app_message(message)
+        if shaped:
+            self.messages.append({"recipient_id": recipient_id, **shaped})
+
+
+class AppSocketOutput(OutputChannel):
+    """Replies to one socket.io connection during a request."""
+
+    def __init__(self, sio: AsyncServer, sid: str, bot_message_evt: str) -> None:
+        self.sio, self.sid, self.bot_message_evt = sio, sid, bot_message_evt
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        shaped = socket_message(message)
+        if shaped:
+            await self.sio.emit(self.bot_message_evt, shaped, room=self.sid)
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self.sio.emit(self.bot_message_evt, {"text": text}, room=self.sid)
+
+
+class MessageRejected(Exception):
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+    def body(self) -> Dict[str, str]:
+        return {"error": self.error, "message": self.message}
+
+
+class AppInput(InputChannel):
+    """The bank's mobile app (and the demo chat page)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        return cls(
+            max_message_chars=int(credentials.get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS)),
+            outbox_ttl_seconds=int(credentials.get("outbox_ttl_seconds", DEFAULT_OUTBOX_TTL_SECONDS)),
+            user_message_evt=credentials.get("user_message_evt", "user_uttered"),
+            bot_message_evt=credentials.get("bot_message_evt", "bot_uttered"),
+        )
+
+    def __init__(self, max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+                 outbox_ttl_seconds: int = DEFAULT_OUTBOX_TTL_SECONDS,
+                 user_message_evt: str = "user_uttered", bot_message_evt: str = "bot_uttered") -> None:
+        self.max_message_chars = max_message_chars
+        self.outbox_ttl_seconds = outbox_ttl_seconds
+        self.user_message_evt = user_message_evt
+        self.bot_message_evt = bot_message_evt
+        self.sio: Optional[AsyncServer] = None
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return AppPushOutput()
+
+    def has_live_socket(self, sender_id: str) -> bool:
+        if self.sio is None:
+            return False
+        try:
+            return any(True for _ in self.sio.manager.get_participants("/", sender_id))
+        except (KeyError, ValueError):
+            return False
+
+    # --- validation shared by REST and socket.io -------------------------------------------
+    def check_text(self, text: Any) -> str:
+        if not isinstance(text, str) or not text.strip():
+            raise MessageRejected(400, "empty_message", "message must be a non-empty string (消息不能为空)")
+        text = text.strip()
+        if len(text) > self.max_message_chars:
+            raise MessageRejected(413, "message_too_long",
+                                  f"message is longer than {self.max_message_chars} characters "
+                                  f"(消息过长，请不超过{self.max_message_chars}字)")
+        return text
+
+    @staticmethod
+    def user_message(text: str, customer: Customer, output: OutputChannel) -> UserMessage:
+        return UserMessage(
+            text,
+            output,
+            sender_for_customer(customer.customer_id),
+            input_channel=CHANNEL_NAME,
+            metadata={"customer_token": customer.token, "channel": CHANNEL_NAME,
+                      "customer_id": customer.customer_id},
+        )
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        global _active_channel
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        self.sio = sio
+        _active_channel = self
+        bp = _SocketBlueprint(sio, SOCKETIO_PATH, "app_webhook", __name__)
+
+        def unauthorized(reason: str) -> HTTPResponse:
+            return response.json({"error": "unauthorized", "message": reason}, status=401,
+                                 headers={"WWW-Authenticate": 'Bearer realm="app"'})
+
+        def authenticate(request: Request) -> Customer:
+            return verify_customer_token(bearer_token(request.headers.get("Authorization")))
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                customer = authenticate(request)
+            except InvalidCustomerToken as exc:
+                return unauthorized(f"invalid or expired customer token ({exc})")
+            try:
+                body = json.loads(request.body or b"null")
+            except ValueError:
+                return response.json({"error": "bad_request", "message": "body must be JSON"}, status=400)
+            try:
+                text = self.check_text(body.get("message") if isinstance(body, dict) else None)
+            except MessageRejected as exc:
+                return response.json(exc.body(), status=exc.status)
+            collector = AppCollectingOutput()
+            try:
+                await on_new_message(self.user_message(text, customer, collector))
+            except Exception:  # customers never see raw errors
+                logger.exception("app channel: processing a message of %s failed", customer.customer_id)
+                return response.json({"error": "internal_error", "message": "暂时无法处理，请稍后再试"}, status=500)
+            return response.json(collector.messages)
+
+        @bp.route("/messages", methods=["GET"])
+        async def pushed_messages(request: Request) -> HTTPResponse:
+            try:
+                customer = authenticate(request)
+            except InvalidCustomerToken as exc:
+                return unauthorized(f"invalid or expired customer token ({exc})")
+            messages = await pop_outbox(sender_for_customer(customer.customer_id))
+            return response.json({"messages": messages})
+
+        @bp.route("/login", methods=["POST"])
+        async def login(request: Request) -> HTTPResponse:
+            body = request.json if isinstance(request.json, dict) else {}
+            payload = {"username": str(body.get("username", "")), "password": str(body.get("password", ""))}
+            url = get_settings().core_banking_url.rstrip("/") + "/auth/login"
+            try:
+                async with http_session().post(url, json=payload, timeout=aiohttp.ClientTimeout(total=5)) as resp:
+                    data = await resp.json(content_type=None)
+                    status = resp.status
+            except (aiohttp.ClientError, ValueError, TimeoutError) as exc:
+                logger.warning("app channel: core banking login failed: %r", exc)
+                return response.json({"error": "unavailable", "message": "登录服务暂时不可用"}, status=503)
+            if status != 200 or not isinstance(data, dict) or "access_token" not in data:
+                return response.json({"error": "login_failed", "message": "用户名或密码错误"}, status=401)
+            return response.json({k: v for k, v in data.items() if k in ("access_token", "token_type", "expires_in", "customer_id")})
+
+        @bp.route("/chat", methods=["GET"])
+        async def chat_page(_: Request) -> HTTPResponse:
+            return await _static_file("chat.html")
+
+        @bp.route("/static/<name>", methods=["GET"])
+        async def static(_: Request, name: str) -> HTTPResponse:
+            return await _static_file(name)
+
+        # --- socket.io ------------------------------------------------------------------
+        @sio.on("connect")
+        async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> None:
+            token = auth.get("token") if isinstance(auth, dict) else None
+            if not token:
+                token = (parse_qs(environ.get("QUERY_STRING", "")).get("token") or [None])[0]
+            if not token:
+                token = bearer_token(environ.get("HTTP_AUTHORIZATION"))
+            try:
+                customer = verify_customer_token(token)
+            except InvalidCustomerToken as exc:
+                from socketio.exceptions import ConnectionRefusedError as Refused
+
+                raise Refused("unauthorized: invalid or expired customer token") from exc
+            sender_id = sender_for_customer(customer.customer_id)
+            await sio.save_session(sid, {"token": customer.token, "sender_id": sender_id})
+            await sio.enter_room(sid, sender_id)
+
+        @sio.on("session_request")
+        async def session_request(sid: str, data: Any = None) -> None:
+            session = await sio.get_session(sid)
+            await sio.emit("session_confirm", session["sender_id"], room=sid)
+
+        @sio.on(self.user_message_evt)
+        async def handle_message(sid: str, data: Any) -> None:
+            session = await sio.get_session(sid)
+            try:
+                customer = verify_customer_token(session.get("token"))
+            except InvalidCustomerToken:
+                await sio.emit("error", {"error": "unauthorized", "message": "token expired, please log in again"},
+                               room=sid)
+                await sio.disconnect(sid)
+                return
+            try:
+                text = self.check_text(data.get("message") if isinstance(data, dict) else data)
+            except MessageRejected as exc:
+                await sio.emit("error", exc.body(), room=sid)
+                return
+            output = AppSocketOutput(sio, sid, self.bot_message_evt)
+            await on_new_message(self.user_message(text, customer, output))
+
+        return bp
+
+
+async def _static_file(name: str) -> HTTPResponse:
+    path = (STATIC_DIR / name).resolve()
+    if path.parent != STATIC_DIR or not path.is_file():
+        return response.json({"error": "not_found"}, status=404)
+    return await response.file(str(path), headers={
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+    })
+
+
+class _SocketBlueprint(Blueprint):
+    """Attaches the socket.io server to the Sanic app when the blueprint is registered."""
+
+    def __init__(self, sio: AsyncServer, socketio_path: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ctx.sio = sio
+        self.ctx.socketio_path = socketio_path
+
+    def register(self, app: Any, options: Dict[str, Any]) -> None:
+        self.ctx.sio.attach(app, self.ctx.socketio_path)
+        super().register(app, options)
