@@ -1,0 +1,77 @@
+"""Pure functions of the channels: token checks, XML safety, rendering, splitting."""
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from connectors.app import app_message, socket_message
+from connectors.common import InvalidCustomerToken, bearer_token, verify_customer_token
+from connectors.safe_xml import UnsafeXML, parse_xml
+from connectors.wechat import OPTION_RE, render_messages, signature, signature_ok
+from connectors.wechat_api import split_text
+from tests.fakes.fake_core_banking import mint_customer_token
+
+SECRET = "unit-test-secret-unit-test-secret"
+
+
+def test_verify_customer_token() -> None:
+    token = mint_customer_token(SECRET, "C1001")
+    assert verify_customer_token(token, SECRET).customer_id == "C1001"
+    now = int(time.time())
+    for bad in (None, "", "x.y.z", mint_customer_token("other-secret-other-secret-123456", "C1001"),
+                mint_customer_token(SECRET, "C1001", ttl_seconds=-1), mint_customer_token(SECRET, "C1001", typ="agent"),
+                mint_customer_token(SECRET, "C1001", iss="evil"), mint_customer_token(SECRET, ""),
+                jwt.encode({"sub": "C1001", "typ": "customer", "iss": "core-banking"}, SECRET, algorithm="HS256"),
+                jwt.encode({"sub": "C1", "typ": "customer", "iss": "core-banking", "exp": now + 60}, SECRET,
+                           algorithm="HS512")):
+        with pytest.raises(InvalidCustomerToken):
+            verify_customer_token(bad, SECRET)
+    with pytest.raises(InvalidCustomerToken):  # no secret configured: refuse everything
+        verify_customer_token(token, "")
+    assert bearer_token("Bearer abc") == "abc" and bearer_token("Basic abc") is None and bearer_token(None) is None
+
+
+@pytest.mark.parametrize("body", [b"", b"<xml>", b"<a>1</a>", b"<xml>text</xml>",
+                                  b'<!DOCTYPE xml [<!ENTITY a "b">]><xml><c>&a;</c></xml>',
+                                  b'<?xml version="1.0" encoding="UTF-16"?><xml><a>1</a></xml>'])
+def test_parse_xml_rejects(body: bytes) -> None:
+    with pytest.raises(UnsafeXML):
+        parse_xml(body)
+
+
+def test_parse_xml_accepts_wechat_shapes() -> None:
+    root = parse_xml("<xml><Content><![CDATA[你好 <b>]]></Content><CreateTime>1</CreateTime></xml>".encode())
+    assert root == {"Content": "你好 <b>", "CreateTime": "1"}
+
+
+def test_render_messages_numbers_buttons_across_messages() -> None:
+    text, payloads = render_messages([
+        {"text": "第一条"},
+        {"text": "请选择", "buttons": [{"title": "怎么提额", "payload": "/a"}, {"title": "转人工", "payload": "/b"}]},
+    ])
+    assert text == "第一条\n\n请选择\n1. 怎么提额\n2. 转人工\n\n（回复数字即可选择）"
+    assert payloads == ["/a", "/b"]
+    assert render_messages([]) == ("", [])
+    assert OPTION_RE.match("2") and OPTION_RE.match(" 1. ") and not OPTION_RE.match("12345")
+
+
+def test_signature_compare() -> None:
+    good = signature("tok", "123", "abc")
+    assert signature_ok(["tok", "123", "abc"], good)
+    assert not signature_ok(["tok", "123", "abc"], good.upper()) and not signature_ok(["tok", "123", "abc"], None)
+
+
+def test_split_text() -> None:
+    assert split_text("短") == ["短"]
+    parts = split_text("\n".join(["字" * 400] * 4))
+    assert all(len(p.encode()) <= 2000 for p in parts) and "".join(parts).count("字") == 1600
+    assert all(len(p.encode()) <= 2000 for p in split_text("字" * 5000))
+
+
+def test_app_message_shapes() -> None:
+    message = {"text": "hi", "buttons": [{"title": "A", "payload": "/a", "extra": 1}], "utter_action": "utter_x",
+               "image": None}
+    assert app_message(message) == {"text": "hi", "buttons": [{"title": "A", "payload": "/a"}]}
+    assert socket_message(message)["quick_replies"] == [{"content_type": "text", "title": "A", "payload": "/a"}]

@@ -1,0 +1,100 @@
+"""`check` finds each kind of problem, at the right file and line, and passes clean data."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.content import cli
+from bot.content.check import run_check
+from bot.content.lint import run_lint
+from bot.content.project import ProjectPaths
+
+from tests.content.conftest import FIXTURES, PROJECT_ROOT, real_nlu_files
+
+BROKEN = ProjectPaths(FIXTURES / "project_broken")
+OK = ProjectPaths(FIXTURES / "project_ok")
+
+
+@pytest.fixture(scope="module")
+def broken_issues():
+    return run_lint(BROKEN)
+
+
+def _find(issues, code):
+    return [i for i in issues if i.code == code]
+
+
+@pytest.mark.parametrize("code, severity, where", [
+    ("duplicate_example", "error", "data/nlu/cards.yml:35"),
+    ("normalized_duplicate", "error", "data/nlu/cards.yml:36"),
+    ("near_duplicate", "warning", "data/nlu/cards.yml:37"),
+    ("too_few_examples", "error", "data/nlu/cards.yml:33"),
+    ("response_undefined", "error", "data/rules/rules.yml:14"),
+    ("response_undefined", "error", "actions/actions.py:18"),
+    ("response_unused", "warning", "domain.yml:17"),
+    ("entity_not_in_domain", "error", "data/nlu/accounts.yml:31"),
+    ("traditional_chars", "warning", "data/nlu/accounts.yml:32"),
+    ("fullwidth_chars", "warning", "data/nlu/accounts.yml:33"),
+    ("pattern_unmatched", "warning", "data/lexicon/entity_patterns.yml:4"),
+    ("yaml_syntax", "error", "data/nlu/broken_syntax.yml:7"),
+    ("test_example_in_training", "warning", "tests/nlu/test_data.yml:5"),
+])
+def test_each_problem_is_reported_at_its_line(broken_issues, code, severity, where):
+    found = [i for i in _find(broken_issues, code) if i.location() == where]
+    assert found, f"{code} not reported at {where}; got {[(i.code, i.location()) for i in broken_issues]}"
+    assert found[0].severity == severity
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in found[0].message)  # Chinese message
+
+
+def test_messages_name_the_things_to_fix(broken_issues):
+    by_code = {i.code: i.message for i in broken_issues}
+    assert "我的银行卡丢了" in by_code["duplicate_example"] and "freeze_card" in by_code["duplicate_example"]
+    assert "白金卡" in by_code["pattern_unmatched"]
+    assert "我的银行卡余额是多少" in by_code["traditional_chars"]
+    assert "1234" in by_code["fullwidth_chars"]
+    assert "card_kind" in by_code["entity_not_in_domain"]
+    assert "utter_orphan" in by_code["response_unused"]
+
+
+def test_responses_used_by_custom_actions_or_builtins_are_not_unused(broken_issues):
+    unused = " ".join(i.message for i in _find(broken_issues, "response_unused"))
+    assert "utter_card_help" not in unused  # used via response="utter_card_help" in actions/
+    assert "utter_default" not in unused  # sent by Rasa's action_default_fallback
+    undefined = " ".join(i.message for i in _find(broken_issues, "response_undefined"))
+    assert "utter_missing" in undefined and "utter_action_missing" in undefined
+
+
+def test_clean_fixture_has_no_findings():
+    assert run_lint(OK) == []
+
+
+def test_cli_exit_codes_and_json(capsys):
+    assert cli.main(["--root", str(BROKEN.root), "check", "--no-rasa", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["errors"] and report["warnings"] and not report["ok"]
+    assert cli.main(["--root", str(OK.root), "check", "--no-rasa"]) == 0
+    assert "检查结果：通过" in capsys.readouterr().out
+
+
+def test_full_check_runs_rasa_validate_too(tmp_path):
+    """With Rasa's validator (a subprocess): clean project passes, a broken file fails it."""
+    project = tmp_path / "p"
+    shutil.copytree(OK.root, project)
+    assert run_check(ProjectPaths(project)).ok
+    (project / "data" / "nlu" / "bad.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - 你好\n  bad: [unclosed\n', encoding="utf-8")
+    result = run_check(ProjectPaths(project))
+    assert not result.ok and not result.rasa.ok
+    assert any("bad.yml" in p for p in result.rasa.problems)
+    assert any(i.code == "yaml_syntax" and i.file == "data/nlu/bad.yml" for i in result.errors)
+
+
+@pytest.mark.skipif(not real_nlu_files() or not (PROJECT_ROOT / "domain.yml").exists(),
+                    reason="the real NLU data / domain.yml are still being written (data/nlu or domain.yml missing)")
+def test_real_project_data_passes_check():
+    result = run_check(ProjectPaths(PROJECT_ROOT))
+    assert result.ok, "\n".join(f"{i.location()} {i.message}" for i in result.errors) + "\n" + \
+        "\n".join(result.rasa.problems)

@@ -1,0 +1,102 @@
+"""The web console in Debian's Chromium (Playwright, no downloaded browsers): the agent's whole path."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+import requests
+
+from tests.services.agent_desk.harness import ARTIFACTS, DeskProcess, RecordingServer
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser_page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium not installed at {CHROMIUM}")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 860}, locale="zh-CN")
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page, errors
+        browser.close()
+
+
+def test_agent_works_a_conversation_in_the_console(desk: DeskProcess, recorder: RecordingServer,
+                                                    browser_page) -> None:
+    from playwright.sync_api import expect
+
+    page, errors = browser_page
+    shots = ARTIFACTS
+    shots.mkdir(parents=True, exist_ok=True)
+    created = desk.register(reason="客户要求人工：信用卡账单争议", priority=3,
+                            customer={"id": "C2001", "display_name": "周杰", "segment": "platinum"})
+    hid = created["id"]
+
+    page.goto(desk.url + "/")
+    expect(page.locator("#login-form")).to_be_visible()
+    page.fill("#login-username", "agent1")
+    page.fill("#login-password", "wrong-password")
+    page.click("#login-submit")
+    expect(page.locator("#login-error")).to_have_text("用户名或密码错误")
+    page.fill("#login-password", "agent1-demo")
+    page.screenshot(path=str(shots / "01-login.png"))
+    page.click("#login-submit")
+
+    expect(page.locator("#live-status")).to_have_text("实时在线", timeout=10000)
+    item = page.locator(f'#handoff-list li[data-id="{hid}"]')
+    expect(item).to_be_visible()
+    expect(item).to_contain_text("周*")
+    expect(item.locator(".wait")).to_contain_text("已等待")
+    page.screenshot(path=str(shots / "02-queue.png"))
+
+    # a new handoff shows up live, without reloading
+    live = desk.register(reason="新来的客户", customer={"id": "C2002", "display_name": "吴敏", "segment": "gold"})
+    expect(page.locator(f'#handoff-list li[data-id="{live["id"]}"]')).to_be_visible(timeout=5000)
+
+    item.click()
+    expect(page.locator("#context-panel")).to_be_visible()
+    expect(page.locator("#ctx-reason")).to_have_text("客户要求人工：信用卡账单争议")
+    expect(page.locator("#ctx-name")).to_have_text("周*")
+    expect(page.locator("#ctx-segment")).to_have_text("白金客户")
+    expect(page.locator("#ctx-nlu")).to_contain_text("request_human")
+    expect(page.locator("#ctx-nlu")).to_contain_text("97%")
+    expect(page.locator("#ctx-slots")).to_contain_text("1234")
+    expect(page.locator("#ctx-summary")).to_contain_text("信用卡")
+    expect(page.locator("#transcript li")).to_have_count(3)
+    page.screenshot(path=str(shots / "03-conversation.png"))
+
+    page.click("#btn-claim")
+    expect(page.locator("#conv-title")).to_contain_text("处理中")
+    expect(page.locator("#reply-box")).to_be_visible()
+    page.click('#canned button[data-canned="greet"]')
+    expect(page.locator("#reply-text")).to_have_value("您好，我是人工客服，很高兴为您服务。请问有什么可以帮您？")
+    page.click("#btn-send")
+    recorder.wait_for("/agent_message", handoff_id=hid, text="您好，我是人工客服，很高兴为您服务。请问有什么可以帮您？")
+    page.fill("#reply-text", "请问是哪一笔交易？")
+    page.keyboard.press("Control+Enter")
+    recorder.wait_for("/agent_message", handoff_id=hid, text="请问是哪一笔交易？")
+    expect(page.locator('#transcript li[data-role="agent"] [data-delivery="delivered"]')).to_have_count(2)
+
+    # the customer answers: it appears live
+    requests.post(f"{desk.url}/internal/handoffs/{hid}/customer-messages", json={"text": "1 月 3 号那笔 300 元"},
+                  headers=desk.service_headers, timeout=10).raise_for_status()
+    expect(page.locator("#transcript li").last).to_contain_text("1 月 3 号那笔 300 元", timeout=5000)
+    page.screenshot(path=str(shots / "04-reply.png"))
+
+    page.fill("#close-resolution", "已解释账单，客户认可")
+    page.click("#btn-close")
+    expect(page.locator("#conv-title")).to_contain_text("已结束")
+    call = recorder.wait_for("/closed", handoff_id=hid)
+    assert call.body["back_to_bot"] is True and call.body["resolution"] == "已解释账单，客户认可"
+    page.click('.tab[data-status="closed"]')
+    expect(page.locator(f'#handoff-list li[data-id="{hid}"]')).to_be_visible()
+    page.screenshot(path=str(shots / "05-closed.png"))
+    assert not errors, errors
+    desk.post(f"/api/handoffs/{live['id']}/close", {"back_to_bot": True})

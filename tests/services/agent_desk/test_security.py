@@ -1,0 +1,114 @@
+"""Every endpoint needs the right credential: agent JWT for /api, the service token for /internal."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import jwt
+import pytest
+import requests
+import websockets
+
+from tests.services.agent_desk.harness import DeskProcess
+
+# Probes: /health (liveness) and /ready (readiness) need no credential (deploy/README.md).
+PUBLIC = {("POST", "/api/auth/login"), ("GET", "/health"), ("GET", "/ready")}
+
+
+def _routes(desk: DeskProcess):
+    spec = requests.get(desk.url + "/openapi.json", timeout=10).json()
+    for path, methods in spec["paths"].items():
+        for method in methods:
+            yield method.upper(), path.replace("{handoff_id}", "x").replace("{delivery_id}", "1") \
+                .replace("{conversation_id}", "c")
+
+
+def _call(desk: DeskProcess, method: str, path: str, headers=None) -> requests.Response:
+    return requests.request(method, desk.url + path, headers=headers or {}, json={}, timeout=10)
+
+
+def test_every_endpoint_without_a_token_is_401(desk: DeskProcess) -> None:
+    routes = [(m, p) for m, p in _routes(desk) if (m, p) not in PUBLIC]
+    assert len(routes) >= 14
+    for method, path in routes:
+        r = _call(desk, method, path)
+        assert r.status_code == 401, (method, path, r.status_code, r.text)
+        assert r.json()["error"]["code"] in ("not_authenticated", "invalid_service_token")
+
+
+def _customer_tokens(desk: DeskProcess):
+    now = int(time.time())
+    customer = {"sub": "C1001", "typ": "customer", "iss": "core-banking", "iat": now, "exp": now + 600}
+    yield "core-banking customer token", jwt.encode(customer, desk.env["CORE_BANKING_JWT_SECRET"], algorithm="HS256")
+    # even signed with the desk's own secret, a customer-typed token is not an agent token
+    yield "customer typ, desk secret", jwt.encode(dict(customer, aud="agent-desk", iss="agent-desk"),
+                                                   desk.env["AGENT_DESK_JWT_SECRET"], algorithm="HS256")
+    agentish = {"sub": "agent1", "typ": "agent", "role": "supervisor", "iss": "agent-desk", "aud": "agent-desk",
+                "iat": now, "exp": now + 600}
+    yield "agent claims, foreign secret", jwt.encode(agentish, "not-the-desk-secret-0123456789abcdef", algorithm="HS256")
+    yield "expired agent token", jwt.encode(dict(agentish, iat=now - 7200, exp=now - 3600),
+                                            desk.env["AGENT_DESK_JWT_SECRET"], algorithm="HS256")
+    yield "alg none", jwt.encode(agentish, None, algorithm="none")
+    yield "unknown agent", jwt.encode(dict(agentish, sub="ghost"), desk.env["AGENT_DESK_JWT_SECRET"], algorithm="HS256")
+    yield "service token", desk.env["AGENT_DESK_SERVICE_TOKEN"]
+
+
+def test_only_agent_tokens_open_the_agent_api(desk: DeskProcess) -> None:
+    for label, token in _customer_tokens(desk):
+        for method, path in [("GET", "/api/handoffs"), ("GET", "/api/canned-responses"), ("GET", "/api/auth/me")]:
+            r = _call(desk, method, path, {"Authorization": f"Bearer {token}"})
+            assert r.status_code == 401, (label, path, r.text)
+    assert desk.get("/api/handoffs").status_code == 200
+
+
+def test_only_the_service_token_opens_the_internal_api(desk: DeskProcess) -> None:
+    agent = desk.agent_headers("supervisor1")
+    for label, token in [("agent token", agent["Authorization"].split()[1]),
+                         ("wrong token", "x" * 43), ("prefix of the token", desk.env["AGENT_DESK_SERVICE_TOKEN"][:-1])]:
+        for method, path in [("POST", "/internal/handoffs"), ("GET", "/internal/conversations/c/active-handoff"),
+                             ("POST", "/internal/handoffs/x/rating")]:
+            r = _call(desk, method, path, {"Authorization": f"Bearer {token}"})
+            assert r.status_code == 401, (label, path, r.text)
+    r = requests.get(desk.url + "/internal/conversations/none/active-handoff", headers=desk.service_headers, timeout=10)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "no_active_handoff"
+
+
+def test_login_failures_are_rejected_and_locked(make_desk) -> None:
+    private = make_desk(AGENT_DESK_LOGIN_MAX_FAILURES="3")
+    for _ in range(3):
+        r = requests.post(private.url + "/api/auth/login", json={"username": "agent2", "password": "wrong"}, timeout=10)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_credentials"
+    r = requests.post(private.url + "/api/auth/login", json={"username": "agent2", "password": "agent2-demo"},
+                      timeout=10)
+    assert r.status_code == 429
+    r = requests.post(private.url + "/api/auth/login", json={"username": "nobody", "password": "x"}, timeout=10)
+    assert r.status_code == 401
+
+
+def test_security_headers_and_validation_errors(desk: DeskProcess) -> None:
+    console = requests.get(desk.url + "/console/", timeout=10)
+    assert console.status_code == 200 and "default-src 'self'" in console.headers["Content-Security-Policy"]
+    assert console.headers["X-Frame-Options"] == "DENY"
+    r = requests.post(desk.url + "/internal/handoffs", json={"channel": "app"}, headers=desk.service_headers,
+                      timeout=10)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+    r = desk.get("/api/handoffs/does-not-exist")
+    assert r.status_code == 404 and r.json() == {"error": {"code": "handoff_not_found", "message": "会话不存在"}}
+
+
+@pytest.mark.parametrize("label", ["none", "customer", "service"])
+def test_live_stream_requires_an_agent_token(desk: DeskProcess, label: str) -> None:
+    tokens = dict(_customer_tokens(desk))
+    token = {"none": None, "customer": tokens["core-banking customer token"],
+             "service": desk.env["AGENT_DESK_SERVICE_TOKEN"]}[label]
+
+    async def attempt():
+        async with websockets.connect(desk.url.replace("http", "ws") + "/api/live") as ws:
+            if token is not None:
+                await ws.send(json.dumps({"type": "auth", "token": token}))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 10)
+            return closed.value.code
+
+    assert asyncio.run(attempt()) == 4401
