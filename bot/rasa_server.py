@@ -1,4 +1,4 @@
-"""The Rasa server as the Procfile starts it: Rasa's own command line plus three guards.
+"""The Rasa server as the Procfile starts it: Rasa's own command line plus four guards.
 
 `python -m bot.rasa_server run ...` is `python -m rasa run ...` with the guards installed.
 Each fixes a failure of stock Rasa 3.6 that was observed on this project's stack (the
@@ -22,10 +22,18 @@ tests are in tests/reliability/; behaviour and guarantees: docs/reliability.md).
    With the guard every change of a lock (issue a ticket, drop expired tickets, finish and
    clean up) is one optimistic Redis transaction (WATCH/MULTI/EXEC), so tickets are unique
    and the conversation's turns run one after the other. Same keys, same JSON as stock Rasa.
+4. Garbage-collector pauses: a loaded model is ~800,000 Python objects (spaCy, TensorFlow,
+   Rasa's graph). Every full (generation 2) collection walks all of them: 0.4-0.5 s, and
+   longer on a busy machine, during which the event loop answers nobody (WeChat webhooks
+   then missed their 5 s). Once the agent is loaded, its objects are moved to the
+   collector's permanent generation (gc.freeze), so collections only walk what turns
+   create. A model replaced at run time (PUT /model) stays frozen, i.e. is never freed:
+   restart the server to change models in production.
 """
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 from typing import Any, Callable, List, Optional, Tuple
@@ -153,6 +161,8 @@ def _guard_rest_answers() -> None:
     def configure_app(*args: Any, **kwargs: Any):
         app = original(*args, **kwargs)
         app.register_middleware(_refuse_unstored_messages, "response")
+        # Rasa loads the agent in a before_server_start listener; this one runs after it.
+        app.register_listener(_freeze_loaded_model, "after_server_start")
         return app
 
     configure_app._bank_guarded = True  # type: ignore[attr-defined]
@@ -241,8 +251,16 @@ def _guard_lock_store() -> None:
         setattr(RedisLockStore, name, function)
 
 
+# -- 4. the loaded model out of the garbage collector's way ----------------------------
+async def _freeze_loaded_model(app: Any, _loop: Any) -> None:
+    gc.collect()
+    gc.freeze()
+    logger.info("%d objects of the loaded model moved out of the garbage collector's scans",
+                gc.get_freeze_count())
+
+
 def install() -> None:
-    """Installs the three guards (idempotent)."""
+    """Installs the guards (idempotent; the fourth is registered with guard 2's app)."""
     _guard_actions()
     _guard_rest_answers()
     _guard_lock_store()

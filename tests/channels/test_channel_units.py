@@ -75,3 +75,37 @@ def test_app_message_shapes() -> None:
                "image": None}
     assert app_message(message) == {"text": "hi", "buttons": [{"title": "A", "payload": "/a"}]}
     assert socket_message(message)["quick_replies"] == [{"content_type": "text", "title": "A", "payload": "/a"}]
+
+
+def test_wechat_runs_at_most_max_concurrent_turns_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from connectors import wechat
+    from connectors.core_banking_client import Binding
+
+    async def unbound(openid: str) -> Binding:
+        return Binding(customer_id=None, customer_token=None)
+
+    async def no_options(*args: object) -> None:
+        return None
+
+    monkeypatch.setattr(wechat, "binding_for_openid", unbound)
+    monkeypatch.setattr(wechat, "remember_options", no_options)
+    running, most = 0, 0
+
+    async def bot_turn(message) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        await message.output_channel.send_text_message(message.sender_id, f"答复 {message.text}")
+
+    async def burst() -> list:
+        channel = wechat.WeChatInput(wechat.WeChatConfig(token="t", max_concurrent_turns=3))
+        return await asyncio.gather(*(channel._run_bot(f"oUSER{i:04d}", f"问题{i}", f"m{i}", bot_turn)
+                                      for i in range(12)))
+
+    replies = asyncio.run(burst())
+    assert most == 3
+    assert replies == [f"答复 问题{i}" for i in range(12)]
