@@ -6,7 +6,7 @@ import secrets
 import subprocess
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Iterator
 
 import pytest
 import requests
@@ -14,26 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.redis_setup import embedded_server_command, port_is_open
 from tests.services.agent_desk.harness import DeskProcess, RecordingServer, free_port
-
-Samples = Dict[str, List[Tuple[Dict[str, str], float]]]
-
-
-def scrape(desk: DeskProcess) -> Samples:
-    response = requests.get(desk.url + "/metrics", timeout=10)
-    assert response.status_code == 200, response.text
-    samples: Samples = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            samples.setdefault(sample.name, []).append((dict(sample.labels), sample.value))
-    return samples
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return sum(v for found, v in samples.get(name, []) if all(found.get(k) == want for k, want in labels.items()))
-
-
-def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
-    return value(after, name, **labels) - value(before, name, **labels)
+from tests.support.prometheus import delta, scrape, value
 
 
 def wait_until(predicate, timeout: float = 15.0) -> bool:
@@ -64,24 +45,24 @@ def test_metrics_need_no_token_and_speak_the_prometheus_text_format(desk):
         assert families[name] == "gauge", name
     assert families["agent_desk_http_request_duration_seconds"] == "histogram"
     assert families["agent_desk_handoff_wait_seconds"] == "histogram"
-    samples = scrape(desk)
+    samples = scrape(desk.url)
     queues = {labels["queue"] for labels, _ in samples["agent_desk_queue_waiting"]}
     assert {"general", "cards", "loans", "wealth", "complaints"} <= queues  # every queue, even empty
     assert value(samples, "agent_desk_redis_up") == 1
 
 
 def test_handoff_lifecycle_moves_counters_and_queue_gauges(desk):
-    before = scrape(desk)
+    before = scrape(desk.url)
     conversation = "conv-metrics-" + secrets.token_hex(4)
     created = desk.register(queue="cards", conversation_id=conversation)
     again = desk.register(queue="cards", conversation_id=conversation)
     assert again["created"] is False and again["id"] == created["id"]
-    waiting = scrape(desk)
+    waiting = scrape(desk.url)
     assert delta(before, waiting, "agent_desk_handoffs_created_total", queue="cards") == 1  # not the repeat
     assert delta(before, waiting, "agent_desk_queue_waiting", queue="cards") == 1
 
     assert desk.post(f"/api/handoffs/{created['id']}/claim").status_code == 200
-    claimed = scrape(desk)
+    claimed = scrape(desk.url)
     assert delta(waiting, claimed, "agent_desk_handoffs_claimed_total", queue="cards") == 1
     assert delta(waiting, claimed, "agent_desk_handoff_wait_seconds_count", queue="cards") == 1
     assert delta(waiting, claimed, "agent_desk_queue_waiting", queue="cards") == -1
@@ -93,7 +74,7 @@ def test_handoff_lifecycle_moves_counters_and_queue_gauges(desk):
     assert desk.post(f"/api/handoffs/{created['id']}/claim").status_code == 200
     close = desk.post(f"/api/handoffs/{created['id']}/close", {"resolution": "已解答", "back_to_bot": True})
     assert close.status_code == 200, close.text
-    closed = scrape(desk)
+    closed = scrape(desk.url)
     assert delta(claimed, closed, "agent_desk_handoffs_transferred_total", to_queue="loans") == 1
     assert delta(claimed, closed, "agent_desk_handoffs_closed_total", queue="loans", back_to_bot="true") == 1
     assert delta(claimed, closed, "agent_desk_handoffs_closed_total", back_to_bot="false") == 0
@@ -102,18 +83,18 @@ def test_handoff_lifecycle_moves_counters_and_queue_gauges(desk):
     # a second close is refused and not counted
     second_close = desk.post(f"/api/handoffs/{created['id']}/close", {"resolution": "x", "back_to_bot": True})
     assert second_close.status_code == 409
-    assert delta(closed, scrape(desk), "agent_desk_handoffs_closed_total") == 0
+    assert delta(closed, scrape(desk.url), "agent_desk_handoffs_closed_total") == 0
 
 
 def test_requests_are_labelled_by_route_template_never_by_id(desk):
     handoff = desk.register()
-    before = scrape(desk)
+    before = scrape(desk.url)
     assert desk.get(f"/api/handoffs/{handoff['id']}").status_code == 200
     assert desk.get("/api/handoffs/0000nosuchhandoff").status_code == 404
     assert requests.get(desk.url + "/api/handoffs", timeout=10).status_code == 401  # no token
     assert requests.get(desk.url + "/console/", timeout=10).status_code == 200
     assert requests.get(desk.url + "/nothing-here", timeout=10).status_code == 404
-    after = scrape(desk)
+    after = scrape(desk.url)
     name = "agent_desk_http_requests_total"
     assert delta(before, after, name, method="GET", route="/api/handoffs/{handoff_id}", status="200") == 1
     assert delta(before, after, name, method="GET", route="/api/handoffs/{handoff_id}", status="404") == 1
@@ -129,10 +110,10 @@ def test_requests_are_labelled_by_route_template_never_by_id(desk):
 def test_undelivered_callbacks_show_in_the_gauge(desk, recorder: RecordingServer):
     handoff = desk.register()
     assert desk.post(f"/api/handoffs/{handoff['id']}/claim").status_code == 200
-    before = scrape(desk)
+    before = scrape(desk.url)
     recorder.fail_next(4, 503)  # every attempt of the next callback fails (4 attempts by default)
     assert desk.post(f"/api/handoffs/{handoff['id']}/messages", {"text": "您好，我来帮您看看"}).status_code == 201
-    assert wait_until(lambda: delta(before, scrape(desk), "agent_desk_callbacks", status="failed") == 1)
+    assert wait_until(lambda: delta(before, scrape(desk.url), "agent_desk_callbacks", status="failed") == 1)
 
 
 class OwnRedis:
@@ -187,7 +168,7 @@ def test_ready_follows_redis_and_metrics_keep_answering(own_redis: OwnRedis, rec
         assert down.json() == {"status": "unavailable", "database": "ok", "redis": "unavailable"}
         health = requests.get(strict.url + "/health", timeout=10)  # liveness: still alive, degraded
         assert health.status_code == 200 and health.json()["status"] == "degraded"
-        samples = scrape(strict)  # SQL gauges still there, Redis reported down
+        samples = scrape(strict.url)  # SQL gauges still there, Redis reported down
         assert value(samples, "agent_desk_redis_up") == 0
         assert value(samples, "agent_desk_queue_waiting", queue="complaints") == 1
         assert "agent_desk_agents_online" not in samples
@@ -196,7 +177,7 @@ def test_ready_follows_redis_and_metrics_keep_answering(own_redis: OwnRedis, rec
 
         own_redis.start()
         assert wait_until(lambda: requests.get(strict.url + "/ready", timeout=10).status_code == 200)
-        assert value(scrape(strict), "agent_desk_redis_up") == 1
+        assert value(scrape(strict.url), "agent_desk_redis_up") == 1
     finally:
         strict.stop()
         lenient.stop()

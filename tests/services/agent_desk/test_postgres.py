@@ -1,34 +1,18 @@
 """The same desk on PostgreSQL (127.0.0.1:5432, database `test`, trust auth), in a throw-away schema."""
 from __future__ import annotations
 
-import os
-import secrets
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import pytest
 import requests
 
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
+from tests.support.postgres import PG_URL, pg_test_schema, url_with_schema
 
 @pytest.fixture
 def pg_database_url() -> Iterator[str]:
-    psycopg2 = pytest.importorskip("psycopg2")
-    try:
-        conn = psycopg2.connect(PG_URL, connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc}")
-    conn.autocommit = True
-    schema = "agentdesk_test_" + secrets.token_hex(4)
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP SCHEMA {schema} CASCADE")
-        conn.close()
+    with pg_test_schema("agentdesk_test_") as schema:
+        yield url_with_schema(PG_URL, schema)
 
 
 def test_lifecycle_race_and_rebuild_on_postgres(make_desk, recorder, pg_database_url: str) -> None:

@@ -1,12 +1,10 @@
 """GET /metrics (Prometheus) and GET /ready of the real core-banking process, over HTTP."""
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
-import uuid
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional
 from urllib.parse import urlparse
 
 import pytest
@@ -15,28 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.services.core_banking.conftest import bearer
 from tests.services.core_banking.server import CoreBankingServer, free_port
-
-Samples = Dict[str, List[Tuple[Dict[str, str], float]]]
-PG_URL = os.environ.get("CORE_BANKING_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def scrape(url: str) -> Samples:
-    response = requests.get(url + "/metrics", timeout=10)
-    assert response.status_code == 200, response.text
-    samples: Samples = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            samples.setdefault(sample.name, []).append((dict(sample.labels), sample.value))
-    return samples
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return sum(v for found, v in samples.get(name, []) if all(found.get(k) == want for k, want in labels.items()))
-
-
-def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
-    return value(after, name, **labels) - value(before, name, **labels)
-
+from tests.support.postgres import PG_URL, pg_test_schema, url_with_schema
+from tests.support.prometheus import delta, scrape, value
 
 def test_ready_answers_200_while_the_database_answers(server):
     response = requests.get(server.url + "/ready", timeout=10)
@@ -187,26 +165,15 @@ class TcpProxy:
 
 @pytest.fixture()
 def pg_schema_via_proxy():
-    psycopg2 = pytest.importorskip("psycopg2")
-    try:
-        connection = psycopg2.connect(PG_URL, connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc}")
-    connection.autocommit = True
-    schema = "cbready_" + uuid.uuid4().hex[:12]
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE SCHEMA {schema}")
-    target = urlparse(PG_URL)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
-    proxied = target._replace(netloc=target.netloc.replace(f"{target.hostname}:{target.port or 5432}",
-                                                           f"127.0.0.1:{proxy.port}"))
-    try:
-        yield proxy, f"{proxied.geturl()}?options=-csearch_path%3D{schema}"
-    finally:
-        proxy.cut()
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP SCHEMA {schema} CASCADE")
-        connection.close()
+    with pg_test_schema("cbready_") as schema:
+        target = urlparse(PG_URL)
+        proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+        proxied = target._replace(netloc=target.netloc.replace(f"{target.hostname}:{target.port or 5432}",
+                                                               f"127.0.0.1:{proxy.port}"))
+        try:
+            yield proxy, url_with_schema(proxied.geturl(), schema)
+        finally:
+            proxy.cut()
 
 
 def wait_for_status(url: str, status: int, timeout: float = 20.0) -> requests.Response:

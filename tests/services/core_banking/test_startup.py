@@ -1,8 +1,6 @@
 """Start-up: configuration errors, idempotent seeding, PostgreSQL, masked logs."""
 from __future__ import annotations
 
-import os
-import uuid
 
 import pytest
 import requests
@@ -10,8 +8,7 @@ import requests
 from services.core_banking import seed as seed_data
 from tests.services.core_banking.conftest import bearer
 from tests.services.core_banking.server import CoreBankingServer, free_port, run_command, service_env
-
-PG_URL = os.environ.get("CORE_BANKING_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.support.postgres import PG_URL, pg_test_schema, url_with_schema
 
 
 def test_serve_without_secrets_fails_with_a_clear_message(tmp_path):
@@ -63,21 +60,8 @@ def test_default_database_is_sqlite_under_run_dir(tmp_path):
 
 @pytest.fixture()
 def pg_schema():
-    psycopg2 = pytest.importorskip("psycopg2")
-    try:
-        connection = psycopg2.connect(PG_URL, connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc}")
-    connection.autocommit = True
-    schema = "cbtest_" + uuid.uuid4().hex[:12]
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP SCHEMA {schema} CASCADE")
-        connection.close()
+    with pg_test_schema("cbtest_") as schema:
+        yield url_with_schema(PG_URL, schema)
 
 
 def test_postgresql(tmp_path, pg_schema):
