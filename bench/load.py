@@ -57,7 +57,6 @@ import os
 import platform
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -74,6 +73,8 @@ import aiohttp
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
+
+from tests.support.net import answers_ok, free_port  # noqa: E402  (after the path above)
 
 REST_PATH = "/webhooks/rest/webhook"
 DEMO_CUSTOMERS = ("C1001", "C1002", "C1003")
@@ -470,28 +471,6 @@ def run_long(target: Target, turns: int, repeats: int, timeout: float = 30.0) ->
 
 
 # -- the processes -------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, process: Optional[subprocess.Popen], timeout: float, log: Path) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode}; log: {log}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} not up after {timeout:.0f} s; log: {log}")
-
-
 def base_env() -> Dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
@@ -546,7 +525,9 @@ class StockServer:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "rasa", "run", "--enable-api", "--port", str(self.port), "--model", str(model)],
                 cwd=self.directory, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_http(self.url + "/", self.process, 300, self.log)
+        if not answers_ok(self.url + "/", self.process, 300, interval=0.5):
+            state = "exited" if self.process.poll() is not None else "not up after 300 s"
+            raise RuntimeError(f"stock rasa at {self.url} {state}; log: {self.log}")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

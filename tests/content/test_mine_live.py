@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from bot.content.project import ProjectPaths
 from bot.redis_setup import embedded_server_command, port_is_open
 
 from tests.content.conftest import PROJECT_ROOT, real_nlu_files
+from tests.support.net import free_port
 
 FLIGHT = ["帮我订一张去上海的机票", "我想订机票", "机票怎么订", "请问可以帮我订机票吗", "订一张明天的飞机票"]
 WEATHER = ["今天天气怎么样", "明天天气如何", "你知道天气预报吗", "查一下今天的天气"]
@@ -35,12 +35,6 @@ pytestmark = [
     pytest.mark.skipif(not real_nlu_files() or not (PROJECT_ROOT / "domain.yml").exists(),
                        reason="real NLU data / domain.yml not written yet"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -58,7 +52,7 @@ def redis_port(tmp_path):
     if port_is_open("127.0.0.1", 6379):
         yield 6379
         return
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(embedded_server_command(port, tmp_path / "redis"), start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
@@ -85,7 +79,7 @@ def test_paraphrases_of_unanswered_questions_are_grouped(tmp_path, redis_port):
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(f"tracker_store:\n  type: redis\n  url: 127.0.0.1\n  port: {redis_port}\n"
                          f"  db: 0\n  key_prefix: {prefix}\n", encoding="utf-8")
-    port, token = _free_port(), uuid.uuid4().hex
+    port, token = free_port(), uuid.uuid4().hex
     log = (tmp_path / "rasa.log").open("w")
     rasa = subprocess.Popen(
         [sys.executable, "-m", "rasa", "run", "--model", str(model), "--port", str(port), "--enable-api",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import time
 import uuid
@@ -29,6 +28,7 @@ from bot import model_cache
 from bot.redis_setup import RedisTarget, embedded_server_command, port_is_open
 from bot.stack import Ports, StackConfig, read_procfile
 from bot.settings import PROJECT_ROOT
+from tests.support.net import answers_ok, free_port
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 HEALTH_PATHS = {"rasa": "/", "actions": "/health", "core_banking": "/health", "agent_desk": "/health"}
@@ -36,12 +36,6 @@ HEALTH_PATHS = {"rasa": "/", "actions": "/health", "core_banking": "/health", "a
 PORT_VARIABLES = {"rasa": "RASA_PORT", "actions": "ACTION_PORT", "core_banking": "CORE_BANKING_PORT",
                   "agent_desk": "AGENT_DESK_PORT"}
 START_TIMEOUT_SECONDS = 240
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -109,19 +103,13 @@ class RunningStack:
             self.wait_healthy(name)
 
     def wait_healthy(self, name: str, timeout: float = START_TIMEOUT_SECONDS) -> None:
-        deadline = time.monotonic() + timeout
         url = self.url(name) + HEALTH_PATHS[self._procfile_process(name)]
-        while time.monotonic() < deadline:
-            process = self.processes[name]
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir / (name + '.log')}\n"
-                                   + self.log_tail(name))
-            try:
-                if requests.get(url, timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
+        process = self.processes[name]
+        if answers_ok(url, process, timeout, interval=0.5):
+            return
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir / (name + '.log')}\n"
+                               + self.log_tail(name))
         raise TimeoutError(f"{name} not healthy at {url} after {timeout}s\n" + self.log_tail(name))
 
     def log_tail(self, name: str, lines: int = 40) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -21,14 +20,9 @@ import requests
 
 from bot.redis_setup import embedded_server_command, port_is_open
 from bot.settings import PROJECT_ROOT
+from tests.support.net import answers_ok, free_port
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "desk"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def random_prefix() -> str:
@@ -180,16 +174,10 @@ class DeskProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "services.agent_desk", "serve", "--port", str(self.port)],
             cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"agent desk exited: see {self.log_path}\n{self.log_path.read_text()[-3000:]}")
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
+        if answers_ok(self.url + "/health", self.process, timeout, interval=0.1):
+            return self
+        if self.process.poll() is not None:
+            raise RuntimeError(f"agent desk exited: see {self.log_path}\n{self.log_path.read_text()[-3000:]}")
         raise RuntimeError(f"agent desk not healthy within {timeout}s: see {self.log_path}")
 
     def stop(self) -> None:

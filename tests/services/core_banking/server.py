@@ -5,24 +5,17 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Dict, Optional
 
 import requests
 
 from bot.settings import PROJECT_ROOT
+from tests.support.net import answers_ok, free_port
 
 START_TIMEOUT_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def service_env(run_dir: Path, database_url: Optional[str] = None, **extra: str) -> Dict[str, str]:
@@ -69,23 +62,10 @@ class CoreBankingServer:
                 [sys.executable, "-m", "services.core_banking", "serve", "--port", str(self.port)],
                 cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             log.close()
-            if self._wait_healthy():
+            if answers_ok(self.url + "/health", self.process, START_TIMEOUT_SECONDS):
                 return self
             self.stop()
         raise RuntimeError("core banking did not start:\n" + self.log_tail())
-
-    def _wait_healthy(self) -> bool:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                if requests.get(self.url + "/health", timeout=2).status_code == 200:
-                    return True
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        return False
 
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""

@@ -1,0 +1,32 @@
+"""Ports and start-up waits for the processes that tests and benchmarks start."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from typing import Optional
+
+import requests
+
+
+def free_port() -> int:
+    """A port free right now (another process may still take it before ours binds it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers_ok(url: str, process: Optional[subprocess.Popen], timeout: float, interval: float = 0.2) -> bool:
+    """Polls `url` until it answers 200 (True); False once `process` has exited or `timeout`
+    seconds have passed. The caller says what went wrong, with its own log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(interval)
+    return False
