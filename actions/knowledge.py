@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional, Type, TypeVar
+from typing import Dict, List, Optional, Sequence, Type, TypeVar
 
 import yaml
 from pydantic import BaseModel, Extra, ValidationError, conlist, constr, validator
@@ -36,6 +36,20 @@ class _Model(BaseModel):
     class Config:
         extra = Extra.forbid
         allow_mutation = False
+
+
+V = TypeVar("V")
+
+
+def _exactly(table: Dict[str, V], names: Sequence[str], what: str, rule: str = "必须是") -> Dict[str, V]:
+    """The table's keys must be exactly `names`: the editor is told which are unknown or missing."""
+    unknown = sorted(set(table) - set(names))
+    missing = sorted(set(names) - set(table))
+    if unknown:
+        raise ValueError(f"未知{what} {unknown}，{rule} {list(names)} 之一")
+    if missing:
+        raise ValueError(f"缺少{what} {missing}")
+    return table
 
 
 # ---------------------------------------------------------------- intents.yml
@@ -80,13 +94,7 @@ class TransferLimits(_Model):
 
     @validator("channels")
     def _known_channels(cls, channels: Dict[str, List[LimitRow]]) -> Dict[str, List[LimitRow]]:
-        unknown = sorted(set(channels) - set(CHANNELS))
-        missing = sorted(set(CHANNELS) - set(channels))
-        if unknown:
-            raise ValueError(f"未知渠道 {unknown}，渠道名必须是 {list(CHANNELS)} 之一")
-        if missing:
-            raise ValueError(f"缺少渠道 {missing}")
-        return channels
+        return _exactly(channels, CHANNELS, "渠道", "渠道名必须是")
 
 
 # ---------------------------------------------------------------- loan_materials.yml
@@ -96,13 +104,7 @@ class LoanProduct(_Model):
 
     @validator("materials")
     def _every_customer_type(cls, materials: Dict[str, List[str]]) -> Dict[str, List[str]]:
-        unknown = sorted(set(materials) - set(CUSTOMER_TYPES))
-        missing = sorted(set(CUSTOMER_TYPES) - set(materials))
-        if unknown:
-            raise ValueError(f"未知客户类型 {unknown}，必须是 {list(CUSTOMER_TYPES)} 之一")
-        if missing:
-            raise ValueError(f"缺少客户类型 {missing}")
-        return materials
+        return _exactly(materials, CUSTOMER_TYPES, "客户类型")
 
 
 class LoanMaterials(_Model):
@@ -111,13 +113,7 @@ class LoanMaterials(_Model):
 
     @validator("loans")
     def _every_loan_type(cls, loans: Dict[str, LoanProduct]) -> Dict[str, LoanProduct]:
-        unknown = sorted(set(loans) - set(LOAN_TYPES))
-        missing = sorted(set(LOAN_TYPES) - set(loans))
-        if unknown:
-            raise ValueError(f"未知贷款品种 {unknown}，必须是 {list(LOAN_TYPES)} 之一")
-        if missing:
-            raise ValueError(f"缺少贷款品种 {missing}")
-        return loans
+        return _exactly(loans, LOAN_TYPES, "贷款品种")
 
     def materials_for(self, loan_type: str, customer_type: str) -> List[str]:
         return list(self.loans[loan_type].materials[customer_type])

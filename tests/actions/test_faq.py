@@ -236,3 +236,11 @@ def test_a_broken_table_names_the_file_and_the_key(tmp_path):
     message = str(error.value)
     assert "transfer_limits.yml" in message
     assert "channels" in message and "raise_methods" in message
+
+
+def test_a_table_with_an_unknown_or_a_missing_key_says_which():
+    with pytest.raises(ValueError, match=r"未知客户类型 \['外星人'\]，必须是 \['个人', '个体工商户', '小微企业'\] 之一"):
+        knowledge.LoanProduct(summary="说明", materials={name: ["身份证"] for name in
+                                                        (*knowledge.CUSTOMER_TYPES, "外星人")})
+    with pytest.raises(ValueError, match=r"缺少客户类型 \['个体工商户', '小微企业'\]"):
+        knowledge.LoanProduct(summary="说明", materials={"个人": ["身份证"]})
