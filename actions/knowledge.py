@@ -8,6 +8,8 @@ Tables:
 - intents.yml          intent -> Chinese label (clarification questions, agent console, reports)
 - transfer_limits.yml  transfer limits by channel x verification method, and how to raise them
 - loan_materials.yml   loan application materials by loan type x customer type
+- topics.yml           what each answer is about: its parameters, the part of the answer for each
+                       parameter value, the next step, and how forms are named (actions/dialogue.py)
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import yaml
 from pydantic import BaseModel, Extra, ValidationError, conlist, constr, validator
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parents[1] / "data" / "knowledge"
+ENTITY_PATTERNS = Path(__file__).resolve().parents[1] / "data" / "lexicon" / "entity_patterns.yml"
 
 # Canonical entity values (data/lexicon/entity_patterns.yml); tables must use these names.
 CHANNELS = ("手机银行", "网上银行", "柜台", "ATM", "微信")
@@ -119,6 +122,88 @@ class LoanMaterials(_Model):
         return list(self.loans[loan_type].materials[customer_type])
 
 
+# ---------------------------------------------------------------- topics.yml
+PARAMETERS = ("channel", "transfer_type", "card_type", "loan_type", "customer_type", "time_of_week",
+              "account_holder", "mobile_issue", "amount")
+_ANSWER_NAME = r"^(utter|action)_[a-z0-9_]+$"
+
+
+class ParameterLabel(_Model):
+    question: NonEmpty  # type: ignore[valid-type]
+
+
+class Topic(_Model):
+    label: NonEmpty  # type: ignore[valid-type]
+    intents: conlist(NonEmpty, min_items=1)  # type: ignore[valid-type]
+    answer: constr(regex=_ANSWER_NAME)  # type: ignore[valid-type]
+    parameters: List[str] = []
+    parts: Dict[str, Dict[str, str]] = {}
+    next_step: constr(regex=_ANSWER_NAME)  # type: ignore[valid-type]
+
+    @validator("parameters", each_item=True)
+    def _known_parameter(cls, name: str) -> str:
+        if name not in PARAMETERS:
+            raise ValueError(f"未知参数 {name}，必须是 {list(PARAMETERS)} 之一")
+        return name
+
+    @validator("parts")
+    def _parts_of_parameters(cls, parts: Dict[str, Dict[str, str]], values: dict) -> Dict[str, Dict[str, str]]:
+        unknown = sorted(set(parts) - set(values.get("parameters") or []))
+        if unknown:
+            raise ValueError(f"parts 里的 {unknown} 不在这个话题的 parameters 里")
+        return parts
+
+    def part(self, parameter: str, value: str) -> Optional[str]:
+        """The part of the answer for one parameter value, if the table has one."""
+        text = self.parts.get(parameter, {}).get(str(value), "")
+        return text.strip() or None
+
+
+class Topics(_Model):
+    forms: Dict[NonEmpty, NonEmpty]  # type: ignore[valid-type]
+    parameters: Dict[str, ParameterLabel]
+    topics: Dict[NonEmpty, Topic]  # type: ignore[valid-type]
+
+    @validator("parameters")
+    def _every_parameter(cls, labels: Dict[str, ParameterLabel]) -> Dict[str, ParameterLabel]:
+        return _exactly(labels, PARAMETERS, "参数")
+
+    @validator("topics")
+    def _one_topic_per_intent(cls, topics: Dict[str, Topic]) -> Dict[str, Topic]:
+        seen: Dict[str, str] = {}
+        for name, topic in topics.items():
+            for intent in topic.intents:
+                if intent in seen:
+                    raise ValueError(f"意图 {intent} 同时属于话题 {seen[intent]} 和 {name}，只能属于一个")
+                seen[intent] = name
+        return topics
+
+    def for_intent(self, intent: Optional[str]) -> Optional[str]:
+        return next((name for name, topic in self.topics.items() if intent in topic.intents), None)
+
+    def with_parameter(self, parameter: str) -> List[str]:
+        """Topics that answer by this parameter, in table order."""
+        return [name for name, topic in self.topics.items() if parameter in topic.parameters]
+
+    def form_label(self, form: str) -> str:
+        return self.forms.get(form, form)
+
+
+# ---------------------------------------------------------------- wording.yml
+class ButtonText(_Model):
+    title: NonEmpty  # type: ignore[valid-type]
+    payload: NonEmpty  # type: ignore[valid-type]
+
+
+class Wording(_Model):
+    """Sentence fragments and button titles the actions put together (whole answers are
+    responses in domain.yml). `{name}` placeholders are filled by the actions."""
+
+    fragments: Dict[NonEmpty, NonEmpty]  # type: ignore[valid-type]
+    buttons: Dict[NonEmpty, ButtonText]  # type: ignore[valid-type]
+    labels: Dict[NonEmpty, Dict[str, NonEmpty]]  # type: ignore[valid-type]
+
+
 # ---------------------------------------------------------------- loading
 M = TypeVar("M", bound=BaseModel)
 
@@ -158,11 +243,56 @@ def loan_materials() -> LoanMaterials:
     return load_table("loan_materials.yml", LoanMaterials)
 
 
+@lru_cache(maxsize=None)
+def topics() -> Topics:
+    return load_table("topics.yml", Topics)
+
+
+@lru_cache(maxsize=None)
+def wording() -> Wording:
+    return load_table("wording.yml", Wording)
+
+
+def fragment(name: str, **values: object) -> str:
+    """A sentence fragment from wording.yml with its placeholders filled."""
+    try:
+        template = wording().fragments[name]
+    except KeyError:
+        raise KnowledgeError(f"data/knowledge/wording.yml: no fragment '{name}'") from None
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError) as exc:
+        raise KnowledgeError(f"data/knowledge/wording.yml: fragment '{name}' uses an unknown placeholder {exc}") from exc
+
+
+def button(name: str) -> Dict[str, str]:
+    """A button (title and payload) from wording.yml."""
+    found = wording().buttons[name]
+    return {"title": found.title, "payload": found.payload}
+
+
+def label(group: str, key: str) -> str:
+    """How a value is named to customers (wording.yml labels), else the value itself."""
+    return wording().labels.get(group, {}).get(str(key), str(key))
+
+
+@lru_cache(maxsize=None)
+def _entity_patterns() -> Dict[str, Dict[str, list]]:
+    return yaml.safe_load(ENTITY_PATTERNS.read_text(encoding="utf-8")) or {}
+
+
+def entity_values(entity: str) -> List[str]:
+    """The canonical values of an entity (data/lexicon/entity_patterns.yml), in file order."""
+    return [str(value) for value in (_entity_patterns().get(entity) or {})]
+
+
 def load_all() -> None:
     """Validates every table (called at import so a broken table stops the action server)."""
     intent_labels()
     transfer_limits()
     loan_materials()
+    topics()
+    wording()
 
 
 load_all()
