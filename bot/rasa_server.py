@@ -45,6 +45,8 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
+from bot import no_repeat, several_questions
+
 logger = logging.getLogger("bot.rasa_server")  # not "__main__" when run with -m
 
 FAILURE_RESPONSE = "utter_core_banking_unavailable"
@@ -260,10 +262,14 @@ async def _freeze_loaded_model(app: Any, _loop: Any) -> None:
 
 
 def install() -> None:
-    """Installs the guards (idempotent; the fourth is registered with guard 2's app)."""
+    """Installs the guards (idempotent; the fourth is registered with guard 2's app) and the
+    two conversation helpers: several questions in one message become several turns
+    (bot/several_questions.py); the same reply is never sent twice in a row (bot/no_repeat.py)."""
     _guard_actions()
     _guard_rest_answers()
     _guard_lock_store()
+    several_questions.install()
+    no_repeat.install()
 
 
 def main() -> None:

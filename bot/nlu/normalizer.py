@@ -9,6 +9,9 @@ canonical form, so we map everything to it first:
 2. Traditional -> Simplified Chinese (OpenCC `t2s`).
 3. Known misspellings -> correct form (`data/lexicon/typos.yml`, editable by content teams).
 4. Amounts: Chinese numerals to digits (cn2an), then digit + magnitude (2万, 1.5千) to a number.
+5. Pleasantries and preamble at the start ("你好", "不好意思打扰了", "我老伴让我问问") are
+   dropped when a question follows (`data/lexicon/filler.yml`): long, polite messages from
+   elderly customers then read like the questions the classifier was trained on.
 
 The functions are pure so they can be unit-tested without Rasa.
 """
@@ -20,13 +23,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Mapping, Optional
+from typing import Dict, Mapping, Optional, Pattern, Tuple
 
 import cn2an
 import yaml
 from opencc import OpenCC
 
 DEFAULT_TYPOS_PATH = Path(__file__).resolve().parents[2] / "data" / "lexicon" / "typos.yml"
+DEFAULT_FILLER_PATH = Path(__file__).resolve().parents[2] / "data" / "lexicon" / "filler.yml"
+# Pleasantries are dropped only when at least this many characters of question follow.
+MIN_REST_AFTER_FILLER = 4
+_CLAUSE_GAP = re.compile(r"^[\s,，.。!！?？~～、;；:：]+")
 
 # Longer texts are cut here: the intent of a rambling message is almost always stated
 # in its first few hundred characters, and DIET's cost grows with length.
@@ -58,6 +65,7 @@ class Normalizer:
 
     corrections: Mapping[str, str] = field(default_factory=dict)
     max_chars: int = MAX_NLU_CHARS
+    filler: Tuple[Pattern[str], ...] = ()
 
     def __call__(self, text: str) -> str:
         if not text:
@@ -69,6 +77,7 @@ class Normalizer:
         text = to_simplified(text)
         text = apply_corrections(text, self.corrections)
         text = numerals_to_digits(text)
+        text = drop_leading_filler(text, self.filler)
         return text[: self.max_chars]
 
 
@@ -93,6 +102,22 @@ def apply_corrections(text: str, corrections: Mapping[str, str]) -> str:
     # Longest first, so "转人功" wins over "人功".
     for wrong in sorted(corrections, key=len, reverse=True):
         text = text.replace(wrong, corrections[wrong])
+    return text
+
+
+def drop_leading_filler(text: str, filler: Tuple[Pattern[str], ...]) -> str:
+    """"我老伴让我问问 手机上转账在哪" -> "手机上转账在哪"; "你好" stays "你好"."""
+    changed = True
+    while changed and filler:
+        changed = False
+        for pattern in filler:
+            found = pattern.match(text)
+            if not found:
+                continue
+            rest = _CLAUSE_GAP.sub("", text[found.end():])
+            if len(rest) >= MIN_REST_AFTER_FILLER:
+                text, changed = rest, True
+                break
     return text
 
 
@@ -151,6 +176,13 @@ def load_corrections(path: Path = DEFAULT_TYPOS_PATH) -> Dict[str, str]:
     return {str(k): str(v) for k, v in corrections.items()}
 
 
+def load_filler(path: Path = DEFAULT_FILLER_PATH) -> Tuple[Pattern[str], ...]:
+    if not path.exists():
+        return ()
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return tuple(re.compile(str(pattern)) for pattern in data.get("leading") or [])
+
+
 @lru_cache(maxsize=1)
 def default_normalizer() -> Normalizer:
-    return Normalizer(corrections=load_corrections())
+    return Normalizer(corrections=load_corrections(), filler=load_filler())
