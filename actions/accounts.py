@@ -1,35 +1,44 @@
-"""Balances, the customer's own transfer limits, limit-raise requests and transfer status."""
+"""Balances, the customer's own transfer limits, how to raise them, limit-raise requests and
+transfer status. Wording: domain.yml responses and data/knowledge/wording.yml fragments."""
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import knowledge
 from actions.core_banking_client import CoreBankingClient, InvalidRequest
-from actions.customer_data import CustomerFormValidation, HUMAN_BUTTON, CustomerDataAction, Events
+from actions.customer_data import CustomerDataAction, CustomerFormValidation, Events
+from actions.dialogue import message_parameters, offer_paused_form
 from actions.faq import ActionAnswerTransferLimit
+from actions.forms import text_of
 from actions.formatting import BANK_TIMEZONE, when, yuan
+from actions.knowledge import button, fragment, label
 from actions.overseas import limit_from
 from connectors.common import Customer
 
-RAISE_BUTTON = {"title": "怎么提额", "payload": "/raise_transfer_limit"}
-VERIFICATION_LABELS = {"sms": "短信验证码", "ushield": "U盾", "face": "刷脸", "pin": "密码", "in_person": "本人到柜台"}
+LIMIT_RAISE_SLOTS = ("raise_channel", "new_daily_limit", "verification_method", "limit_raise_confirmed")
 
 
 def latest_amount(tracker: Tracker) -> Optional[float]:
-    value = next(tracker.get_latest_entity_values("amount"), None)
+    value = message_parameters(tracker).get("amount")
     try:
         return float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
 
 
+def verification_label(code: str) -> str:
+    return label("verification", code)
+
+
 class ActionCheckBalance(CustomerDataAction):
     anonymous_faq = "utter_check_balance"
+    topic = "balance"
 
     def name(self) -> Text:
         return "action_check_balance"
@@ -37,22 +46,20 @@ class ActionCheckBalance(CustomerDataAction):
     def answer(self, dispatcher, tracker, domain, customer: Customer, client: CoreBankingClient) -> Events:
         accounts = client.accounts(customer.token)
         if not accounts:
-            dispatcher.utter_message(text="没有查到您名下的账户。如有疑问可以转人工。", buttons=[HUMAN_BUTTON])
+            dispatcher.utter_message(response="utter_no_accounts")
             return []
-        lines = ["您的账户余额："]
-        for account in accounts:
-            lines.append(f"· {account.account_type}（{account.masked_account_number}）：余额 {yuan(account.balance)}，"
-                         f"可用 {yuan(account.available_balance)}")
-        dispatcher.utter_message(text="\n".join(lines), buttons=[
-            {"title": "最近的转账", "payload": "/check_transfer_status"}, HUMAN_BUTTON])
+        lines = [fragment("balance_line", account_type=a.account_type, number=a.masked_account_number,
+                          balance=yuan(a.balance), available=yuan(a.available_balance)) for a in accounts]
+        dispatcher.utter_message(response="utter_balance", lines="\n".join(lines))
         return []
 
 
+# ------------------------------------------------------------------ the customer's own limits
 def limit_lines(limits, channel: Optional[str]) -> List[str]:
     rows = [row for row in limits.limits if channel is None or row.channel.value == channel]
-    return [f"· {row.channel.value}（{VERIFICATION_LABELS.get(row.verification, row.verification)}）："
-            f"单笔 {yuan(row.single_limit)}，每天 {yuan(row.daily_limit)}，今天已转 {yuan(row.used_today)}，"
-            f"还能转 {yuan(row.remaining_today)}" for row in rows]
+    return [fragment("my_limit_line", channel=row.channel.value, verification=verification_label(row.verification),
+                     single=yuan(row.single_limit), daily=yuan(row.daily_limit), used=yuan(row.used_today),
+                     left=yuan(row.remaining_today)) for row in rows]
 
 
 def why_not(limits, channel: str, amount: float) -> Optional[str]:
@@ -61,16 +68,19 @@ def why_not(limits, channel: str, amount: float) -> Optional[str]:
     if row is None:
         return None
     if amount > float(row.single_limit):
-        return (f"您在{channel}用{VERIFICATION_LABELS.get(row.verification, row.verification)}时，"
-                f"一次最多能转 {yuan(row.single_limit)}，所以 {yuan(amount)} 转不了。")
+        return fragment("over_single_limit", channel=channel, verification=verification_label(row.verification),
+                        single=yuan(row.single_limit), amount=yuan(amount))
     if amount > float(row.remaining_today):
-        return (f"您在{channel}每天最多转 {yuan(row.daily_limit)}，今天已经转了 {yuan(row.used_today)}，"
-                f"还能转 {yuan(row.remaining_today)}，所以 {yuan(amount)} 今天转不了。")
-    return f"{yuan(amount)} 在您{channel}今天的额度之内（还能转 {yuan(row.remaining_today)}），可以转。"
+        return fragment("over_daily_limit", channel=channel, daily=yuan(row.daily_limit), used=yuan(row.used_today),
+                        left=yuan(row.remaining_today), amount=yuan(amount))
+    return fragment("within_limit", channel=channel, left=yuan(row.remaining_today), amount=yuan(amount))
 
 
 class ActionMyTransferLimits(CustomerDataAction):
-    """ask_transfer_limit: the customer's own limits and what is left today; FAQ when anonymous."""
+    """ask_transfer_limit: the customer's own limits and what is left today (only the channel
+    they name, when they name one); the bank's table when anonymous."""
+
+    topic = "transfer_limit"
 
     def name(self) -> Text:
         return "action_my_transfer_limits"
@@ -82,24 +92,71 @@ class ActionMyTransferLimits(CustomerDataAction):
 
     def answer(self, dispatcher, tracker, domain, customer: Customer, client: CoreBankingClient) -> Events:
         limits = client.transfer_limits(customer.token)
-        channel = tracker.get_slot("channel") or "手机银行"
+        named = message_parameters(tracker).get("channel")
+        channel = named or tracker.get_slot("channel") or "手机银行"
         amount = latest_amount(tracker) or tracker.get_slot("amount")
         lines = []
         if amount:
             explanation = why_not(limits, channel, float(amount))
             if explanation:
                 lines.append(explanation)
-        lines.append("您目前的转账额度：")
-        lines.extend(limit_lines(limits, None))
-        if limits.note:
+        lines.append(fragment("my_limits_title"))
+        lines.extend(limit_lines(limits, named))
+        if limits.note and not named:
             lines.append(limits.note)
-        lines.append("额度不够用，可以提高额度：开通刷脸或 U盾，或带身份证到网点办理。")
-        dispatcher.utter_message(text="\n".join(lines), buttons=[
-            RAISE_BUTTON, {"title": "帮我申请提额", "payload": "/start_limit_raise"}, HUMAN_BUTTON])
+        lines.append(fragment("my_limits_raise_hint"))
+        dispatcher.utter_message(text="\n".join(lines),
+                                 buttons=[button("raise_limit"), button("apply_limit_raise"), button("human")])
         return [SlotSet("channel", channel)]
 
 
-# limit_raise_form: the customer's words -> the values core banking accepts.
+class ActionAnswerRaiseLimit(CustomerDataAction):
+    """How to raise the limits: the bank's ways (anonymous), or for a logged-in customer the next
+    way up from what they use today on the channel, step by step."""
+
+    topic = "raise_limit"
+
+    def name(self) -> Text:
+        return "action_answer_raise_limit"
+
+    def anonymous(self, dispatcher, tracker, domain) -> Events:
+        channel = message_parameters(tracker).get("channel")
+        part = knowledge.topics().topics["raise_limit"].part("channel", channel) if channel else None
+        if part:
+            dispatcher.utter_message(response="utter_topic_part", part=part, topic_label="提高转账限额",
+                                     topic_intent="raise_transfer_limit")
+        else:
+            dispatcher.utter_message(text=raise_methods_text(), buttons=raise_buttons())
+        return []
+
+    def answer(self, dispatcher, tracker, domain, customer: Customer, client: CoreBankingClient) -> Events:
+        limits = client.transfer_limits(customer.token)
+        channel = message_parameters(tracker).get("channel") or tracker.get_slot("channel") or "手机银行"
+        row = next((r for r in limits.limits if r.channel.value == channel), None)
+        methods = knowledge.transfer_limits().raise_methods
+        if row is None or row.verification != "sms" or channel != "手机银行":
+            dispatcher.utter_message(text=raise_methods_text(), buttons=raise_buttons())
+            return []
+        face = methods[0]  # the table lists the simplest way first: 刷脸
+        dispatcher.utter_message(response="utter_raise_limit_for_you", channel=channel,
+                                 verification=verification_label(row.verification), daily=yuan(row.daily_limit),
+                                 method=face.method, needs=face.needs, reaches=face.reaches)
+        return []
+
+
+def raise_methods_text() -> str:
+    lines = [fragment("raise_methods_title")]
+    for i, way in enumerate(knowledge.transfer_limits().raise_methods, start=1):
+        lines.append(fragment("raise_method", i=i, method=way.method, needs=way.needs, reaches=way.reaches))
+    lines.append(fragment("raise_methods_note"))
+    return "\n".join(lines)
+
+
+def raise_buttons() -> List[Dict[str, str]]:
+    return [button("apply_limit_raise"), button("branch_hours"), button("human")]
+
+
+# ------------------------------------------------------------------ limit_raise_form
 RAISE_CHANNELS = ("手机银行", "网上银行", "ATM", "微信")
 VERIFICATION_WORDS = (("刷脸", "face"), ("人脸", "face"), ("面部", "face"), ("u盾", "ushield"), ("ukey", "ushield"),
                       ("短信", "sms"), ("验证码", "sms"))
@@ -123,21 +180,39 @@ def verification_from(text: str) -> Optional[str]:
 
 
 class ValidateLimitRaiseForm(CustomerFormValidation):
-    """Turns free-text answers into a channel, a number and a verification method, or asks again."""
+    """Turns free-text answers into a channel, a number and a verification method, or asks again.
+    The channel the conversation was already about (the `channel` slot) is used, not asked."""
+
+    trigger_intents = frozenset({"start_limit_raise"})
+    form_topic = "raise_limit"
 
     def name(self) -> Text:
         return "validate_limit_raise_form"
 
+    def prefill(self, tracker: Tracker) -> Dict[Text, Any]:
+        channel = message_parameters(tracker).get("channel") or tracker.get_slot("channel")
+        return {"raise_channel": channel if channel in RAISE_CHANNELS else None}
+
+    async def extract_raise_channel(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self.from_start(tracker, "raise_channel") or self.answer(tracker, "raise_channel", text_of(tracker))
+
+    async def extract_new_daily_limit(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        said = message_parameters(tracker).get("amount")
+        return self.answer(tracker, "new_daily_limit", said if said is not None else text_of(tracker))
+
+    async def extract_verification_method(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self.answer(tracker, "verification_method", text_of(tracker))
+
     async def validate_raise_channel(self, value: Any, dispatcher: CollectingDispatcher, tracker, domain) -> Dict[Text, Any]:
         channel = raise_channel_from(str(value or ""))
         if channel is None:
-            dispatcher.utter_message(text="可以提额的是手机银行、网上银行、ATM 和微信银行，请选一个。柜台转账不设这个限额。")
+            dispatcher.utter_message(response="utter_invalid_raise_channel")
         return {"raise_channel": channel}
 
     async def validate_new_daily_limit(self, value: Any, dispatcher: CollectingDispatcher, tracker, domain) -> Dict[Text, Any]:
         amount = limit_from(value)
         if not 0 < amount <= MAX_DAILY_LIMIT:
-            dispatcher.utter_message(text="请告诉我一个金额，比如“5万”或“200000元”。")
+            dispatcher.utter_message(response="utter_invalid_amount")
             return {"new_daily_limit": None}
         return {"new_daily_limit": amount}
 
@@ -145,34 +220,58 @@ class ValidateLimitRaiseForm(CustomerFormValidation):
                                            tracker, domain) -> Dict[Text, Any]:
         method = verification_from(str(value or ""))
         if method is None:
-            dispatcher.utter_message(text="请选刷脸、U盾或短信验证码中的一种。")
+            dispatcher.utter_message(response="utter_invalid_verification_method")
         return {"verification_method": method}
+
+    async def validate_limit_raise_confirmed(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if value is False:
+            dispatcher.utter_message(response="utter_form_start_over")
+            return {slot: None for slot in LIMIT_RAISE_SLOTS}
+        return {"limit_raise_confirmed": value}
+
+
+class ActionAskLimitRaiseConfirmed(Action):
+    """Reads the request back before it is sent."""
+
+    def name(self) -> Text:
+        return "action_ask_limit_raise_confirmed"
+
+    def run(self, dispatcher, tracker, domain) -> Events:
+        dispatcher.utter_message(response="utter_ask_limit_raise_confirmed", channel=tracker.get_slot("raise_channel"),
+                                 limit=yuan(tracker.get_slot("new_daily_limit")),
+                                 verification=verification_label(tracker.get_slot("verification_method")))
+        return []
 
 
 class ActionSubmitLimitRaise(CustomerDataAction):
     """The end of limit_raise_form: sends the request and says what happens next."""
 
+    resume_with = "limit_raise_form"
+
     def name(self) -> Text:
         return "action_submit_limit_raise"
 
     def answer(self, dispatcher, tracker, domain, customer: Customer, client: CoreBankingClient) -> Events:
-        cleared = [SlotSet(name, None) for name in ("raise_channel", "new_daily_limit", "verification_method")]
+        cleared = [SlotSet(name, None) for name in LIMIT_RAISE_SLOTS]
+        if tracker.get_slot("limit_raise_confirmed") is not True:
+            return cleared
         try:
             request = client.request_limit_raise(
                 customer.token, channel=tracker.get_slot("raise_channel"),
                 new_daily_limit=int(float(tracker.get_slot("new_daily_limit"))),
                 verification_method=tracker.get_slot("verification_method"))
         except InvalidRequest as refused:  # e.g. the channel is not enabled: core banking says why, in Chinese
-            dispatcher.utter_message(text=f"这次没能提交：{refused.message.split(' / ')[0]}", buttons=[HUMAN_BUTTON])
+            dispatcher.utter_message(response="utter_limit_raise_refused", reason=refused.message.split(" / ")[0])
             return cleared
-        dispatcher.utter_message(
-            text=(f"提额申请已提交（编号 {request.request_id}）：{request.channel.value}每天额度 "
-                  f"{yuan(request.current_daily_limit)} → {yuan(request.requested_daily_limit)}。\n"
-                  f"状态：{request.status.value}。下一步：{request.next_step}"),
-            buttons=[{"title": "网点营业时间", "payload": "/ask_branch_hours"}, HUMAN_BUTTON])
+        dispatcher.utter_message(response="utter_limit_raise_submitted", request_id=request.request_id,
+                                 channel=request.channel.value, current=yuan(request.current_daily_limit),
+                                 requested=yuan(request.requested_daily_limit), status=request.status.value,
+                                 next_step=request.next_step)
+        offer_paused_form(dispatcher, tracker)
         return cleared
 
 
+# ------------------------------------------------------------------ where is my transfer
 _MONTH_DAY = re.compile(r"(\d{1,2})月(\d{1,2})[日号]")
 
 
@@ -190,10 +289,25 @@ def mentioned_date(text: str, today: date) -> Optional[date]:
     return None
 
 
+def transfer_line(transfer) -> str:
+    line = fragment("transfer_line", when=when(transfer.created_at), payee=transfer.payee_name,
+                    bank=transfer.payee_bank, amount=yuan(transfer.amount), kind=transfer.transfer_type.value,
+                    status=transfer.status.value)
+    if transfer.status.value == "已到账" and transfer.arrived_at:
+        line += fragment("transfer_arrived_at", when=when(transfer.arrived_at))
+    elif transfer.expected_arrival:
+        expected = transfer.expected_arrival
+        line += fragment("transfer_expected", expected=expected if expected.startswith("预计") else f"预计 {expected}")
+    if transfer.status_reason:
+        line += fragment("transfer_reason", reason=transfer.status_reason)
+    return line
+
+
 class ActionCheckTransferStatus(CustomerDataAction):
     """Where is my transfer: by amount and/or date when mentioned, else the latest ones."""
-    anonymous_faq = "utter_check_transfer_status"
 
+    anonymous_faq = "utter_check_transfer_status"
+    topic = "transfer_status"
 
     def name(self) -> Text:
         return "action_check_transfer_status"
@@ -201,26 +315,12 @@ class ActionCheckTransferStatus(CustomerDataAction):
     def answer(self, dispatcher, tracker, domain, customer: Customer, client: CoreBankingClient) -> Events:
         amount = latest_amount(tracker)
         on = mentioned_date((tracker.latest_message or {}).get("text") or "", datetime.now(BANK_TIMEZONE).date())
-        transfers = client.transfers(customer.token, amount=int(amount) if amount else None,
-                                     on_date=on, limit=3)
+        transfers = client.transfers(customer.token, amount=int(amount) if amount else None, on_date=on, limit=3)
         if not transfers and (amount or on):
             transfers = client.transfers(customer.token, limit=3)
-            dispatcher.utter_message(text="没找到完全符合的转账，下面是您最近的几笔：")
+            dispatcher.utter_message(response="utter_no_matching_transfer")
         if not transfers:
-            dispatcher.utter_message(text="您最近没有转账记录。", buttons=[HUMAN_BUTTON])
+            dispatcher.utter_message(response="utter_no_transfers")
             return []
-        lines = []
-        for transfer in transfers:
-            line = (f"· {when(transfer.created_at)} 转给 {transfer.payee_name}（{transfer.payee_bank}）"
-                    f"{yuan(transfer.amount)}，{transfer.transfer_type.value}：{transfer.status.value}")
-            if transfer.status.value == "已到账" and transfer.arrived_at:
-                line += f"（{when(transfer.arrived_at)} 到账）"
-            elif transfer.expected_arrival:
-                expected = transfer.expected_arrival
-                line += f"，{expected}" if expected.startswith("预计") else f"，预计 {expected}"
-            if transfer.status_reason:
-                line += f"。原因：{transfer.status_reason}"
-            lines.append(line)
-        lines.append("“处理中”的普通到账约 2 小时、次日到账 24 小时内到；失败或退回的钱会原路退回您的账户。")
-        dispatcher.utter_message(text="\n".join(lines), buttons=[HUMAN_BUTTON])
+        dispatcher.utter_message(response="utter_transfer_status", lines="\n".join(map(transfer_line, transfers)))
         return []

@@ -1,25 +1,37 @@
 """Complaints: acknowledge -> record a ticket -> promise a reply time -> report its status.
 
-complaint_form collects what happened, when, and what the customer wants; the ticket is
-recorded in core banking (so it never vanishes) and its id kept in `complaint_ticket`.
-"我的投诉处理到哪了" is answered from core banking: by the ticket id in the message, else
-the latest ticket.
+complaint_form takes what happened, when (and where, if said) and what the customer wants;
+whatever the first message already says is not asked again ("我要投诉 昨天下午在人民路支行排队
+两个小时都没人管" leaves only the wish). A customer who is not logged in leaves a phone number
+instead: the complaint is recorded as a guest ticket (TG...) and the bank calls back. Before
+anything is filed, the form reads it all back; "要修改" starts over. The ticket id is kept in
+`complaint_ticket`; "我的投诉处理到哪了" is answered from core banking.
 """
 from __future__ import annotations
 
+import logging
 import re
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 
-from actions.core_banking_client import CoreBankingClient, NotFound
-from actions.customer_data import CustomerFormValidation, HUMAN_BUTTON, CustomerDataAction, Events
+from actions.core_banking_client import CoreBankingClient, CoreBankingError, NotFound, get_client
+from actions.customer_data import CustomerDataAction, CustomerFormValidation, Events, in_thread
+from actions.customer_words import complaint_story, phone_number, place_phrase, time_phrase
+from actions.dialogue import offer_paused_form
 from actions.formatting import when
-from bot.masking import mask_text
+from actions.forms import BankFormValidation, text_of
+from actions.identity import authenticated_customer
+from actions.knowledge import fragment
+from bot.masking import mask_mobile, mask_text
 from connectors.common import Customer
 
-FORM_SLOTS = ("complaint_description", "complaint_time", "complaint_outcome")
-_TICKET_ID = re.compile(r"TS\d{6,}", re.IGNORECASE)
+logger = logging.getLogger(__name__)
+
+FORM_SLOTS = ("complaint_description", "complaint_time", "complaint_place", "complaint_outcome", "contact_phone",
+              "complaint_confirmed")
+_TICKET_ID = re.compile(r"T[SG]\d{6,}", re.IGNORECASE)
 # First match wins; the customer's words decide the category the complaint team sees.
 CATEGORY_KEYWORDS = [
     ("收费", ("手续费", "扣费", "扣了", "年费", "收费", "乱扣", "多扣")),
@@ -39,49 +51,158 @@ def complaint_category(text: str) -> str:
     return "其他"
 
 
-class ValidateComplaintForm(CustomerFormValidation):
+class ValidateComplaintForm(BankFormValidation):
+    """Anyone may complain: a logged-in customer is identified by the channel, anyone else is
+    asked for a phone number to be called back on."""
+
+    trigger_intents = frozenset({"complain"})
+    free_text_slots = frozenset({"complaint_description", "complaint_outcome"})
+    form_topic = "complaint"
+
     def name(self) -> Text:
         return "validate_complaint_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher, tracker: Tracker, domain) -> List[Text]:
+        if authenticated_customer(tracker) is not None:
+            return [slot for slot in domain_slots if slot != "contact_phone"]
+        return domain_slots
+
+    def prefill(self, tracker: Tracker) -> Dict[Text, Any]:
+        text = text_of(tracker)
+        return {"complaint_description": complaint_story(text), "complaint_time": time_phrase(text),
+                "complaint_place": place_phrase(text)}
+
+    async def extract_complaint_description(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self.from_start(tracker, "complaint_description") or \
+            self.answer(tracker, "complaint_description", text_of(tracker))
+
+    async def extract_complaint_time(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if self.asked(tracker) == "complaint_time":
+            return self.answer(tracker, "complaint_time", time_phrase(text_of(tracker)) or text_of(tracker))
+        return self.from_start(tracker, "complaint_time")
+
+    async def extract_complaint_place(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        """Said when answering any question of the form ("昨天下午在人民路支行"), or at the start."""
+        asked = self.asked(tracker)
+        if asked and self.answers(tracker, asked):
+            place = place_phrase(text_of(tracker))
+            return {"complaint_place": place} if place else {}
+        return self.from_start(tracker, "complaint_place")
+
+    async def extract_complaint_outcome(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self.answer(tracker, "complaint_outcome", text_of(tracker))
+
+    async def extract_contact_phone(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self.answer(tracker, "contact_phone", text_of(tracker))
 
     async def validate_complaint_description(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
         text = str(value or "").strip()
         if len(text) < 2 or text.startswith("/"):
-            dispatcher.utter_message(text="请再具体说说发生了什么，比如在哪里、遇到了什么问题。")
+            dispatcher.utter_message(response="utter_complaint_description_too_short")
             return {"complaint_description": None}
         return {"complaint_description": text[:1000]}
 
     async def validate_complaint_time(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        return {"complaint_time": str(value or "").strip()[:100] or "未说明"}
+        return {"complaint_time": str(value or "").strip()[:100] or fragment("not_said")}
+
+    async def validate_complaint_place(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return {"complaint_place": str(value or "").strip()[:60] or None}
 
     async def validate_complaint_outcome(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        return {"complaint_outcome": str(value or "").strip()[:300] or "未说明"}
+        return {"complaint_outcome": str(value or "").strip()[:300] or fragment("not_said")}
+
+    async def validate_contact_phone(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        phone = phone_number(str(value or ""))
+        if phone is None:
+            dispatcher.utter_message(response="utter_invalid_phone")
+        return {"contact_phone": phone}
+
+    async def validate_complaint_confirmed(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if value is False:
+            dispatcher.utter_message(response="utter_form_start_over")
+            return {slot: None for slot in FORM_SLOTS if slot != "contact_phone"}
+        return {"complaint_confirmed": value}
+
+
+class ActionAskComplaintConfirmed(Action):
+    """Reads the complaint back before it is filed."""
+
+    def name(self) -> Text:
+        return "action_ask_complaint_confirmed"
+
+    def run(self, dispatcher, tracker: Tracker, domain) -> Events:
+        place, phone = tracker.get_slot("complaint_place"), tracker.get_slot("contact_phone")
+        dispatcher.utter_message(
+            response="utter_ask_complaint_confirmed", description=tracker.get_slot("complaint_description"),
+            time=tracker.get_slot("complaint_time"), outcome=tracker.get_slot("complaint_outcome"),
+            place_line=fragment("complaint_place_line", place=place) if place else "",
+            phone_line=fragment("complaint_phone_line", phone=mask_mobile(phone)) if phone else "")
+        return []
+
+
+def filed_text(tracker: Tracker) -> Dict[str, Optional[str]]:
+    description = tracker.get_slot("complaint_description") or ""
+    place = tracker.get_slot("complaint_place")
+    if place and place not in description:
+        description = fragment("complaint_description_with_place", description=description, place=place)
+    return {"description": description, "time": tracker.get_slot("complaint_time") or fragment("not_said"),
+            "outcome": tracker.get_slot("complaint_outcome") or None}
 
 
 class ActionSubmitComplaint(CustomerDataAction):
+    """Files the complaint: the customer's own ticket, or a guest ticket with the phone given."""
+
     def name(self) -> Text:
         return "action_submit_complaint"
 
+    def cleared(self) -> Events:
+        return [SlotSet(name, None) for name in FORM_SLOTS]
+
     def anonymous(self, dispatcher, tracker, domain) -> Events:
-        dispatcher.utter_message(response="utter_complaint_anonymous")
-        return []
+        raise NotImplementedError  # run() files guest tickets itself
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> Events:
+        if tracker.get_slot("complaint_confirmed") is not True:
+            return self.cleared()
+        if authenticated_customer(tracker) is not None:
+            events = await super().run(dispatcher, tracker, domain)
+        else:
+            events = await self.file_guest_ticket(dispatcher, tracker)
+        offer_paused_form(dispatcher, tracker)
+        return events
 
     def answer(self, dispatcher, tracker, domain, customer: Customer, client: CoreBankingClient) -> Events:
-        description = tracker.get_slot("complaint_description") or ""
-        when_said = tracker.get_slot("complaint_time") or "未说明"
+        said = filed_text(tracker)
         ticket = client.create_complaint(
-            customer.token, category=complaint_category(description),
-            description=mask_text(f"{description}（发生时间：{when_said}）"),
-            desired_outcome=mask_text(tracker.get_slot("complaint_outcome") or "") or None)
-        dispatcher.utter_message(
-            text=(f"非常抱歉给您带来不好的体验。您的投诉已登记，单号 {ticket.ticket_id}（{ticket.category.value}）。\n"
-                  f"{ticket.promised_reply_text}，最晚 {when(ticket.promised_reply_by)} 前会有专人联系您。\n"
-                  f"随时问我“我的投诉处理到哪了”就能查进度。"),
-            buttons=[{"title": "查投诉进度", "payload": "/check_complaint_status"}, HUMAN_BUTTON])
-        return [SlotSet("complaint_ticket", ticket.ticket_id)] + [SlotSet(name, None) for name in FORM_SLOTS]
+            customer.token, category=complaint_category(said["description"]),
+            description=mask_text(fragment("complaint_filed_description", description=said["description"],
+                                           time=said["time"])),
+            desired_outcome=mask_text(said["outcome"] or "") or None)
+        dispatcher.utter_message(response="utter_complaint_filed", ticket_id=ticket.ticket_id,
+                                 category=ticket.category.value, promised=ticket.promised_reply_text,
+                                 reply_by=when(ticket.promised_reply_by))
+        return [SlotSet("complaint_ticket", ticket.ticket_id)] + self.cleared()
+
+    async def file_guest_ticket(self, dispatcher, tracker: Tracker) -> Events:
+        said = filed_text(tracker)
+        try:
+            ticket = await in_thread(get_client().create_guest_complaint,
+                                     category=complaint_category(said["description"]),
+                                     description=mask_text(said["description"]), occurred=said["time"],
+                                     desired_outcome=mask_text(said["outcome"] or "") or None,
+                                     contact_phone=tracker.get_slot("contact_phone"))
+        except CoreBankingError as exc:  # keep what they said: a person takes it from here
+            logger.error("guest complaint for %s not filed: %s", tracker.sender_id, exc)
+            dispatcher.utter_message(response="utter_core_banking_unavailable")
+            return [SlotSet("handoff_reason", "core_banking_unavailable")]
+        dispatcher.utter_message(response="utter_guest_complaint_filed", ticket_id=ticket.ticket_id,
+                                 promised=ticket.promised_reply_text, phone=ticket.contact_phone_masked)
+        return [SlotSet("complaint_ticket", ticket.ticket_id)] + self.cleared()
 
 
 class ActionCheckComplaintStatus(CustomerDataAction):
     anonymous_faq = "utter_check_complaint_status"
+    topic = "complaint_status"
 
     def name(self) -> Text:
         return "action_check_complaint_status"
@@ -91,20 +212,20 @@ class ActionCheckComplaintStatus(CustomerDataAction):
         mentioned: Optional[str] = next(iter(_TICKET_ID.findall(text)), None)
         ticket_id = (mentioned or tracker.get_slot("complaint_ticket") or "").upper()
         ticket = None
-        if ticket_id:
+        if ticket_id.startswith("TS"):
             try:
                 ticket = client.complaint(customer.token, ticket_id)
             except NotFound:
-                dispatcher.utter_message(text=f"没有查到单号 {ticket_id} 的投诉，下面是您最近的一条：")
+                dispatcher.utter_message(response="utter_complaint_not_found", ticket_id=ticket_id)
         if ticket is None:
             tickets = client.complaints(customer.token)
             if not tickets:
-                dispatcher.utter_message(text="您目前没有投诉记录。需要投诉的话，告诉我发生了什么。", buttons=[HUMAN_BUTTON])
+                dispatcher.utter_message(response="utter_no_complaints")
                 return []
             ticket = max(tickets, key=lambda t: t.created_at)
-        steps = " → ".join(f"{event.status}（{when(event.at)}）" for event in ticket.history[-4:])
-        dispatcher.utter_message(
-            text=(f"投诉单 {ticket.ticket_id}（{ticket.category.value}）目前：{ticket.status.value}。\n"
-                  f"进度：{steps or ticket.status.value}\n承诺答复时间：{when(ticket.promised_reply_by)} 前。"),
-            buttons=[HUMAN_BUTTON])
+        steps = " → ".join(fragment("complaint_step", status=event.status, when=when(event.at))
+                           for event in ticket.history[-4:])
+        dispatcher.utter_message(response="utter_complaint_status", ticket_id=ticket.ticket_id,
+                                 category=ticket.category.value, status=ticket.status.value,
+                                 steps=steps or ticket.status.value, reply_by=when(ticket.promised_reply_by))
         return [SlotSet("complaint_ticket", ticket.ticket_id)]

@@ -42,7 +42,7 @@ from bot.settings import get_settings
 # client parses answers into exactly what the service declares.
 from services.core_banking.schemas import (AccountOut, CardFreezeOut, CardOut, CardStatus, CardType, Channel,
                                            ComplaintCategory, ComplaintOut, ComplaintStatus, CustomerOut, CustomerType,
-                                           FaultsOut, LimitRaiseOut, LimitRaiseStatus, LoanMaterialsOut, LoanOut,
+                                           FaultsOut, GuestComplaintOut, LimitRaiseOut, LimitRaiseStatus, LoanMaterialsOut, LoanOut,
                                            LoanProductOut, LoanStatus, LoanType, TokenOut, TransferLimitsOut,
                                            TransferOut, TransferStatus, TransferType, VerificationMethod,
                                            WechatBindingOut)
@@ -254,6 +254,18 @@ class CoreBankingClient:
         if desired_outcome:
             body["desired_outcome"] = desired_outcome
         return self._post(ComplaintOut, "/me/complaints", token, body)
+
+    def create_guest_complaint(self, *, category: Union[ComplaintCategory, str], description: str,
+                               contact_phone: str, occurred: Optional[str] = None,
+                               desired_outcome: Optional[str] = None) -> GuestComplaintOut:
+        """A complaint from someone who is not logged in (service token): the bank calls them back."""
+        body: Dict[str, Any] = {"category": _value(category), "description": description,
+                                "contact_phone": contact_phone}
+        if occurred:
+            body["occurred"] = occurred
+        if desired_outcome:
+            body["desired_outcome"] = desired_outcome
+        return self._post(GuestComplaintOut, "/internal/guest-complaints", self._service(), body)
 
     def complaints(self, token: str) -> List[ComplaintOut]:
         return self._get(List[ComplaintOut], "/me/complaints", token)

@@ -7,7 +7,10 @@ It settles, in one place, what each such action would otherwise repeat:
   loop keeps serving other conversations;
 - failures get a short, kind message and the offer of a person, never a raw error:
   timeout/5xx -> `utter_core_banking_unavailable` (and the handoff reason is remembered),
-  expired token -> `utter_please_login`.
+  expired token -> `utter_please_login`;
+- the conversation's context (actions/dialogue.py): an answer records its `topic` and pauses
+  a form that was asking something; a question asked before logging in is remembered and
+  answered after "登录好了".
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import functools
 import logging
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -29,6 +32,9 @@ from actions.core_banking_client import (
     NotAuthenticated,
     get_client,
 )
+from actions.dialogue import (PENDING_REQUEST_SLOT, TOPIC_SLOT, forget_pending, pause_active_form,
+                              remember_pending)
+from actions.forms import BankFormValidation
 from actions.identity import authenticated_customer
 from bot.handoff_rules import HandoffReason
 from connectors.common import Customer
@@ -53,6 +59,11 @@ class CustomerDataAction(Action, abc.ABC):
     """
 
     anonymous_faq: Optional[Text] = None
+    #: the topic this action answers (data/knowledge/topics.yml); None for a form's own steps
+    topic: Optional[Text] = None
+    #: what to run once an anonymous customer has logged in (default: this action, if it
+    #: answers a topic); a form's last step names its form
+    resume_with: Optional[Text] = None
 
     @abc.abstractmethod
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
@@ -68,7 +79,18 @@ class CustomerDataAction(Action, abc.ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
         customer = authenticated_customer(tracker)
         if customer is None:
-            return self.anonymous(dispatcher, tracker, domain)
+            events = self.anonymous(dispatcher, tracker, domain)
+            resume_with = self.resume_with or (self.name() if self.topic else None)
+            events += remember_pending(tracker, resume_with) if resume_with else []
+        else:
+            events = forget_pending() if tracker.get_slot(PENDING_REQUEST_SLOT) else []
+            events += await self._answer_customer(dispatcher, tracker, domain, customer)
+        if self.topic:
+            events += [SlotSet(TOPIC_SLOT, self.topic)] + pause_active_form(dispatcher, tracker)
+        return events
+
+    async def _answer_customer(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                               customer: Customer) -> Events:
         try:
             return await in_thread(self.answer, dispatcher, tracker, domain, customer, get_client())
         except NotAuthenticated:
@@ -84,13 +106,9 @@ class CustomerDataAction(Action, abc.ABC):
             return []
 
 
-class CustomerFormValidation(FormValidationAction, abc.ABC):
-    """A form about the customer's own data asks an anonymous customer nothing: its submit
-    action (a CustomerDataAction) answers them with the log-in invitation instead."""
-
-    @abc.abstractmethod
-    def name(self) -> Text:
-        """validate_<form name>"""
+class CustomerFormValidation(BankFormValidation, abc.ABC):
+    """A form about the customer's own data asks an anonymous customer nothing: its last step
+    (a CustomerDataAction) answers them with the log-in invitation instead."""
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:

@@ -5,39 +5,47 @@ from typing import Optional, Text
 
 from rasa_sdk.events import SlotSet
 
-from actions.core_banking_client import CoreBankingClient, CoreBankingError
-from actions.customer_data import HUMAN_BUTTON, CustomerDataAction, Events, in_thread
+from actions.core_banking_client import CoreBankingClient, CoreBankingError, get_client
+from actions.customer_data import CustomerDataAction, Events, in_thread
+from actions.dialogue import message_parameters
 from actions.faq import ActionAnswerLoanMaterials
 from actions.formatting import when, yuan
 from actions.identity import authenticated_customer
+from actions.knowledge import fragment
 from connectors.common import Customer
+
+
+def loan_lines(loan) -> list:
+    lines = [fragment("loan_line", product=loan.product_name, loan_type=loan.loan_type.value, amount=yuan(loan.amount),
+                      months=loan.term_months, status=loan.status.value)]
+    steps = " → ".join(fragment("loan_step", status=event.status, when=when(event.at)) for event in loan.history[-4:])
+    if steps:
+        lines.append(fragment("loan_progress", steps=steps))
+    if loan.next_step:
+        lines.append(fragment("loan_next_step", next_step=loan.next_step))
+    if loan.next_repayment_date:
+        lines.append(fragment("loan_next_repayment", when=when(loan.next_repayment_date),
+                              amount=yuan(loan.next_repayment_amount)))
+    return lines
 
 
 class ActionCheckLoanStatus(CustomerDataAction):
     anonymous_faq = "utter_check_loan_status"
+    topic = "loan_status"
 
     def name(self) -> Text:
         return "action_check_loan_status"
 
     def answer(self, dispatcher, tracker, domain, customer: Customer, client: CoreBankingClient) -> Events:
         loans = client.loans(customer.token)
+        asked_for = message_parameters(tracker).get("loan_type")
+        if asked_for and any(loan.loan_type.value == asked_for for loan in loans):
+            loans = [loan for loan in loans if loan.loan_type.value == asked_for]
         if not loans:
-            dispatcher.utter_message(text="没有查到您的贷款申请。想了解怎么申请，可以问我“贷款要什么材料”。",
-                                     buttons=[{"title": "贷款材料", "payload": "/ask_loan_materials"}, HUMAN_BUTTON])
+            dispatcher.utter_message(response="utter_no_loans")
             return []
-        lines = []
-        for loan in loans:
-            lines.append(f"· {loan.product_name}（{loan.loan_type.value}）{yuan(loan.amount)}，{loan.term_months} 个月："
-                         f"{loan.status.value}")
-            steps = " → ".join(f"{event.status}（{when(event.at)}）" for event in loan.history[-4:])
-            if steps:
-                lines.append(f"  进度：{steps}")
-            if loan.next_step:
-                lines.append(f"  下一步：{loan.next_step}")
-            if loan.next_repayment_date:
-                lines.append(f"  下次还款：{when(loan.next_repayment_date)} {yuan(loan.next_repayment_amount)}")
-        dispatcher.utter_message(text="\n".join(lines), buttons=[
-            {"title": "还款方式", "payload": "/ask_loan_repayment"}, HUMAN_BUTTON])
+        lines = [line for loan in loans for line in loan_lines(loan)]
+        dispatcher.utter_message(response="utter_loan_status", lines="\n".join(lines))
         return []
 
 
@@ -58,9 +66,7 @@ class ActionLoanMaterials(ActionAnswerLoanMaterials):
 
     async def run(self, dispatcher, tracker, domain) -> Events:
         events = []
-        if not tracker.get_slot("customer_type"):
-            from actions.core_banking_client import get_client
-
+        if not tracker.get_slot("customer_type") and not message_parameters(tracker).get("customer_type"):
             known = await in_thread(profile_customer_type, authenticated_customer(tracker), get_client())
             if known:
                 tracker.slots["customer_type"] = known

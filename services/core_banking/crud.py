@@ -15,7 +15,7 @@ from bot.masking import mask_text
 from services.core_banking import models as m
 from services.core_banking.errors import Conflict, InvalidRequest, NotFound, not_found
 from services.core_banking.schemas import (CardStatus, Channel, ComplaintIn, ComplaintStatus, CustomerType,
-                                           LimitRaiseIn, LimitRaiseStatus, LoanType, VerificationMethod)
+                                           GuestComplaintIn, LimitRaiseIn, LimitRaiseStatus, LoanType, VerificationMethod)
 from services.core_banking.security import verify_password
 
 PROMISED_REPLY_WORKING_DAYS = 2
@@ -223,6 +223,20 @@ def freeze_card(session: Session, *, customer_id: str, card_id: str,
     return card, True
 
 
+def unfreeze_card(session: Session, *, card_id: str) -> "tuple[m.Card, bool]":
+    """Branch staff unfreeze a frozen card once the customer has shown ID in person."""
+    card = session.get(m.Card, card_id)
+    if card is None:
+        raise not_found("银行卡", "Card")
+    if card.status != CardStatus.frozen.value:
+        return card, False
+    card.status = CardStatus.active.value
+    card.frozen_at = None
+    card.freeze_reason = None
+    session.commit()
+    return card, True
+
+
 # -- complaints --------------------------------------------------------------------------
 def add_working_days(start: datetime, days: int) -> datetime:
     current = start
@@ -233,11 +247,29 @@ def add_working_days(start: datetime, days: int) -> datetime:
     return current.replace(hour=18, minute=0, second=0, microsecond=0)
 
 
-def _next_ticket_id(session: Session, now: datetime) -> str:
-    prefix = "TS" + now.strftime("%Y%m%d")
-    count = session.scalar(select(func.count()).select_from(m.Complaint)
-                           .where(m.Complaint.ticket_id.like(prefix + "%"))) or 0
+def _next_ticket_id(session: Session, model: type, prefix: str, now: datetime) -> str:
+    prefix = prefix + now.strftime("%Y%m%d")
+    count = session.scalar(select(func.count()).select_from(model)
+                           .where(model.ticket_id.like(prefix + "%"))) or 0
     return f"{prefix}{count + 1:04d}"
+
+
+def _add_with_ticket_id(session: Session, model: type, prefix: str, build):
+    """Adds `build(ticket_id, now)` under the day's next ticket id; a concurrent request that
+    took the number makes us retry with a random suffix."""
+    for attempt in range(5):
+        now = m.now_cst()
+        ticket_id = _next_ticket_id(session, model, prefix, now)
+        if attempt:
+            ticket_id = ticket_id[:10] + f"{secrets.randbelow(10_000):04d}"
+        row = build(ticket_id, now)
+        session.add(row)
+        try:
+            session.commit()
+            return row
+        except IntegrityError:
+            session.rollback()
+    raise Conflict("系统繁忙，投诉暂未提交成功，请稍后再试", "Could not allocate a ticket id, retry later")
 
 
 def create_complaint(session: Session, *, customer_id: str, data: ComplaintIn) -> m.Complaint:
@@ -246,11 +278,8 @@ def create_complaint(session: Session, *, customer_id: str, data: ComplaintIn) -
         if occurred > m.now_cst() + timedelta(hours=1) or occurred.year < 2000:
             raise InvalidRequest("发生时间不合理（不能是将来的时间）",
                                  "occurred_at must be a past date-time after 2000")
-    for attempt in range(5):
-        now = m.now_cst()
-        ticket_id = _next_ticket_id(session, now)
-        if attempt:  # a concurrent request took the number: fall back to a random suffix
-            ticket_id = ticket_id[:10] + f"{secrets.randbelow(10_000):04d}"
+
+    def build(ticket_id: str, now: datetime) -> m.Complaint:
         complaint = m.Complaint(
             ticket_id=ticket_id, customer_id=customer_id, category=data.category.value,
             description=mask_text(data.description),
@@ -259,13 +288,23 @@ def create_complaint(session: Session, *, customer_id: str, data: ComplaintIn) -
             promised_reply_by=add_working_days(now, PROMISED_REPLY_WORKING_DAYS))
         complaint.history.append(m.ComplaintEvent(status=ComplaintStatus.accepted.value, at=now,
                                                   note="投诉已受理，已转相关部门处理"))
-        session.add(complaint)
-        try:
-            session.commit()
-            return complaint
-        except IntegrityError:
-            session.rollback()
-    raise Conflict("系统繁忙，投诉暂未提交成功，请稍后再试", "Could not allocate a ticket id, retry later")
+        return complaint
+
+    return _add_with_ticket_id(session, m.Complaint, "TS", build)
+
+
+def create_guest_complaint(session: Session, *, data: GuestComplaintIn) -> m.GuestComplaint:
+    """A complaint without a login: kept under its own ticket ids (TG...), answered by phone."""
+
+    def build(ticket_id: str, now: datetime) -> m.GuestComplaint:
+        return m.GuestComplaint(
+            ticket_id=ticket_id, contact_phone=data.contact_phone, category=data.category.value,
+            description=mask_text(data.description), occurred=mask_text(data.occurred) if data.occurred else None,
+            desired_outcome=mask_text(data.desired_outcome) if data.desired_outcome else None,
+            status=ComplaintStatus.accepted.value, created_at=now,
+            promised_reply_by=add_working_days(now, PROMISED_REPLY_WORKING_DAYS))
+
+    return _add_with_ticket_id(session, m.GuestComplaint, "TG", build)
 
 
 def list_complaints(session: Session, *, customer_id: str) -> Sequence[m.Complaint]:

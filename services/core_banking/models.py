@@ -221,6 +221,22 @@ class ComplaintEvent(Base):
     at = Column(CSTDateTime, nullable=False)
 
 
+class GuestComplaint(Base):
+    """A complaint from someone who is not logged in: the bank calls them back on the phone given."""
+
+    __tablename__ = "cb_guest_complaints"
+
+    ticket_id = Column(String(24), primary_key=True)
+    contact_phone = Column(String(20), nullable=False)
+    category = Column(String(16), nullable=False)
+    description = Column(Text, nullable=False)
+    occurred = Column(String(100), nullable=True)  # as the customer said it ("昨天下午")
+    desired_outcome = Column(String(500), nullable=True)
+    status = Column(String(8), nullable=False)
+    created_at = Column(CSTDateTime, nullable=False)
+    promised_reply_by = Column(CSTDateTime, nullable=False)
+
+
 class WechatBinding(Base):
     __tablename__ = "cb_wechat_bindings"
 

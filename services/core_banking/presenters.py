@@ -7,8 +7,8 @@ from datetime import date
 from bot.masking import mask_card, mask_id_number, mask_mobile
 from services.core_banking import models as m
 from services.core_banking.crud import PROMISED_REPLY_WORKING_DAYS, to_yuan, used_today_fen
-from services.core_banking.schemas import (AccountOut, CardOut, ComplaintOut, CustomerOut, LimitRaiseOut,
-                                           LoanMaterialOut, LoanOut, LoanProductOut, StatusEventOut,
+from services.core_banking.schemas import (AccountOut, CardOut, ComplaintOut, CustomerOut, GuestComplaintOut,
+                                           LimitRaiseOut, LoanMaterialOut, LoanOut, LoanProductOut, StatusEventOut,
                                            TransferLimitOut, TransferOut, WechatBindingOut)
 
 
@@ -94,15 +94,26 @@ def card_out(card: m.Card) -> CardOut:
         credit_limit=to_yuan(card.credit_limit_fen), overseas_limit=to_yuan(card.overseas_limit_fen))
 
 
+def promised_reply_text(reply_by) -> str:
+    return f"{PROMISED_REPLY_WORKING_DAYS}个工作日内答复（{reply_by.month}月{reply_by.day}日 {reply_by:%H:%M} 前）"
+
+
 def complaint_out(complaint: m.Complaint) -> ComplaintOut:
     reply_by = complaint.promised_reply_by
     return ComplaintOut(
         ticket_id=complaint.ticket_id, category=complaint.category, description=complaint.description,
         occurred_at=complaint.occurred_at, desired_outcome=complaint.desired_outcome, status=complaint.status,
         created_at=complaint.created_at, promised_reply_by=reply_by,
-        promised_reply_text=(f"{PROMISED_REPLY_WORKING_DAYS}个工作日内答复"
-                             f"（{reply_by.month}月{reply_by.day}日 {reply_by:%H:%M} 前）"),
+        promised_reply_text=promised_reply_text(reply_by),
         history=[StatusEventOut(status=e.status, note=e.note, at=e.at) for e in complaint.history])
+
+
+def guest_complaint_out(complaint: m.GuestComplaint) -> GuestComplaintOut:
+    return GuestComplaintOut(
+        ticket_id=complaint.ticket_id, category=complaint.category, status=complaint.status,
+        contact_phone_masked=mask_mobile(complaint.contact_phone), created_at=complaint.created_at,
+        promised_reply_by=complaint.promised_reply_by,
+        promised_reply_text=promised_reply_text(complaint.promised_reply_by))
 
 
 def wechat_binding_out(binding: m.WechatBinding) -> WechatBindingOut:

@@ -286,6 +286,24 @@ class ComplaintOut(BaseModel):
     history: List[StatusEventOut] = []
 
 
+class GuestComplaintIn(InputModel):
+    category: ComplaintCategory
+    description: constr(strict=True, min_length=2, max_length=2000)
+    occurred: Optional[constr(strict=True, max_length=100)] = None
+    desired_outcome: Optional[constr(strict=True, max_length=500)] = None
+    contact_phone: constr(strict=True, regex=r"^1[3-9]\d{9}$")
+
+
+class GuestComplaintOut(BaseModel):
+    ticket_id: str
+    category: ComplaintCategory
+    status: ComplaintStatus
+    contact_phone_masked: str
+    created_at: datetime
+    promised_reply_by: datetime
+    promised_reply_text: str
+
+
 # -- internal --------------------------------------------------------------------------------
 class WechatBindingIn(InputModel):
     openid: OpenId

@@ -1,4 +1,5 @@
-"""Internal endpoints (service token only): WeChat bindings and tokens, fault injection."""
+"""Internal endpoints (service token only): WeChat bindings and tokens, complaints from customers
+who are not logged in, the branch's card unfreeze, fault injection."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,13 +9,14 @@ from fastapi import APIRouter, Path, Response
 
 from services.core_banking import crud
 from services.core_banking.api.deps import FaultsDep, ServiceCaller, SessionDep, SettingsDep
-from services.core_banking.presenters import wechat_binding_out
-from services.core_banking.schemas import (FaultsIn, FaultsOut, TokenOut, WechatBindingIn, WechatBindingOut,
-                                           WechatTokenIn)
+from services.core_banking.presenters import card_out, guest_complaint_out, wechat_binding_out
+from services.core_banking.schemas import (CardOut, FaultsIn, FaultsOut, GuestComplaintIn, GuestComplaintOut,
+                                           TokenOut, WechatBindingIn, WechatBindingOut, WechatTokenIn)
 from services.core_banking.security import issue_customer_token
 
 router = APIRouter(prefix="/internal", tags=["internal (service token)"])
 OpenIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+CardIdPath = Annotated[str, Path(max_length=40)]
 
 
 @router.post("/wechat/bindings", response_model=WechatBindingOut, summary="Bind an openid to a customer (replaces)")
@@ -40,6 +42,19 @@ def wechat_token(body: WechatTokenIn, _: ServiceCaller, session: SessionDep, set
     ttl = timedelta(seconds=settings.wechat_token_ttl_seconds)
     token = issue_customer_token(binding.customer_id, secret=settings.jwt_secret, ttl=ttl)
     return TokenOut(access_token=token, expires_in=int(ttl.total_seconds()), customer_id=binding.customer_id)
+
+
+@router.post("/guest-complaints", response_model=GuestComplaintOut, status_code=201,
+             summary="Record a complaint from someone not logged in, with a phone number to call back")
+def create_guest_complaint(body: GuestComplaintIn, _: ServiceCaller, session: SessionDep) -> GuestComplaintOut:
+    return guest_complaint_out(crud.create_guest_complaint(session, data=body))
+
+
+@router.post("/cards/{card_id}/unfreeze", response_model=CardOut,
+             summary="Branch counter: unfreeze a card after the customer showed ID in person (idempotent)")
+def unfreeze_card(card_id: CardIdPath, _: ServiceCaller, session: SessionDep) -> CardOut:
+    card, _changed = crud.unfreeze_card(session, card_id=card_id)
+    return card_out(card)
 
 
 @router.get("/faults", response_model=FaultsOut, summary="Current fault injection settings and counters")
