@@ -194,14 +194,17 @@ class ValidateLimitRaiseForm(CustomerFormValidation):
         return {"raise_channel": channel if channel in RAISE_CHANNELS else None}
 
     async def extract_raise_channel(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        return self.from_start(tracker, "raise_channel") or self.answer(tracker, "raise_channel", text_of(tracker))
+        text = text_of(tracker)
+        return self.from_start(tracker, "raise_channel") or \
+            self.answer(tracker, "raise_channel", text, recognized=raise_channel_from(text))
 
     async def extract_new_daily_limit(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
         said = message_parameters(tracker).get("amount")
-        return self.answer(tracker, "new_daily_limit", said if said is not None else text_of(tracker))
+        return self.answer(tracker, "new_daily_limit", said if said is not None else text_of(tracker), recognized=said)
 
     async def extract_verification_method(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        return self.answer(tracker, "verification_method", text_of(tracker))
+        text = text_of(tracker)
+        return self.answer(tracker, "verification_method", text, recognized=verification_from(text))
 
     async def validate_raise_channel(self, value: Any, dispatcher: CollectingDispatcher, tracker, domain) -> Dict[Text, Any]:
         channel = raise_channel_from(str(value or ""))

@@ -23,6 +23,7 @@ from actions.dialogue import message_parameters, offer_paused_form
 from actions.formatting import last4
 from actions.forms import text_of
 from actions.identity import authenticated_customer
+from actions import knowledge
 from actions.knowledge import button, fragment, label
 from connectors.common import Customer
 
@@ -74,7 +75,7 @@ class ValidateCardLostForm(CustomerFormValidation):
             return {"lost_card": hint}
         if self.asked(tracker) == "confirm_freeze" and hint:  # "我说错了，是借记卡"
             return {"lost_card": hint}
-        return self.answer(tracker, "lost_card", text_of(tracker))
+        return self.answer(tracker, "lost_card", text_of(tracker), recognized=hint)
 
     async def validate_lost_card(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: DomainDict) -> Dict[Text, Any]:
@@ -105,9 +106,19 @@ class ActionFreezeCard(CustomerDataAction):
         return "action_freeze_card"
 
     def anonymous(self, dispatcher, tracker, domain) -> Events:
-        dispatcher.utter_message(response="utter_card_lost_anonymous")
+        """How to freeze it now by phone or in the app (for the card type named, if any), and
+        the offer to freeze it here once they have logged in (the form resumes then)."""
+        card_type = message_parameters(tracker).get("card_type")
+        topic = knowledge.topics().topics["card_lost"]
+        part = topic.part("card_type", card_type) if card_type else None
+        if part:
+            dispatcher.utter_message(response="utter_topic_part", part=part, topic_label=topic.label,
+                                     topic_intent=topic.intents[0])
+        else:
+            dispatcher.utter_message(response="utter_card_lost_anonymous")
+        dispatcher.utter_message(response="utter_login_to_freeze")
         offer_paused_form(dispatcher, tracker)
-        return [SlotSet("topic", "card_lost")]
+        return [SlotSet("topic", "card_lost")] + ([SlotSet("card_type", card_type)] if card_type else [])
 
     def answer(self, dispatcher, tracker, domain, customer: Customer, client: CoreBankingClient) -> Events:
         card_id = tracker.get_slot("lost_card")
@@ -120,7 +131,8 @@ class ActionFreezeCard(CustomerDataAction):
             offer_paused_form(dispatcher, tracker)
             return reset
         result = client.freeze_card(customer.token, card_id, reason="客户在线挂失")
-        dispatcher.utter_message(response="utter_card_frozen", card=card_title(result.card), details=result.message)
+        frozen_now = "utter_card_frozen" if result.changed else "utter_card_already_frozen"
+        dispatcher.utter_message(response=frozen_now, card=card_title(result.card))
         dispatcher.utter_message(response="utter_card_replacement")
         offer_paused_form(dispatcher, tracker)
         return reset

@@ -57,6 +57,7 @@ class ValidateComplaintForm(BankFormValidation):
 
     trigger_intents = frozenset({"complain"})
     free_text_slots = frozenset({"complaint_description", "complaint_outcome"})
+    optional_slots = frozenset({"complaint_place"})
     form_topic = "complaint"
 
     def name(self) -> Text:
@@ -78,7 +79,8 @@ class ValidateComplaintForm(BankFormValidation):
 
     async def extract_complaint_time(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
         if self.asked(tracker) == "complaint_time":
-            return self.answer(tracker, "complaint_time", time_phrase(text_of(tracker)) or text_of(tracker))
+            said = time_phrase(text_of(tracker))
+            return self.answer(tracker, "complaint_time", said or text_of(tracker), recognized=said)
         return self.from_start(tracker, "complaint_time")
 
     async def extract_complaint_place(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
@@ -86,14 +88,15 @@ class ValidateComplaintForm(BankFormValidation):
         asked = self.asked(tracker)
         if asked and self.answers(tracker, asked):
             place = place_phrase(text_of(tracker))
-            return {"complaint_place": place} if place else {}
+            return {"complaint_place": place[:60]} if place else {}
         return self.from_start(tracker, "complaint_place")
 
     async def extract_complaint_outcome(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
         return self.answer(tracker, "complaint_outcome", text_of(tracker))
 
     async def extract_contact_phone(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        return self.answer(tracker, "contact_phone", text_of(tracker))
+        text = text_of(tracker)
+        return self.answer(tracker, "contact_phone", text, recognized=phone_number(text))
 
     async def validate_complaint_description(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
         text = str(value or "").strip()
@@ -104,9 +107,6 @@ class ValidateComplaintForm(BankFormValidation):
 
     async def validate_complaint_time(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
         return {"complaint_time": str(value or "").strip()[:100] or fragment("not_said")}
-
-    async def validate_complaint_place(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        return {"complaint_place": str(value or "").strip()[:60] or None}
 
     async def validate_complaint_outcome(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
         return {"complaint_outcome": str(value or "").strip()[:300] or fragment("not_said")}

@@ -17,7 +17,7 @@ import copy
 import json
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
@@ -36,6 +36,7 @@ PAUSED_FORM_SLOT = "paused_form"
 PENDING_REQUEST_SLOT = "pending_request"
 PENDING_MESSAGE_SLOT = "pending_message"
 REQUESTED_SLOT = "requested_slot"
+CLARIFY_PARAMETER_RESPONSE = "utter_clarify_parameter"
 # A parameter the customer says they did NOT mean: "不是柜台，是ATM" -> 柜台 is not a parameter.
 _NEGATION_BEFORE = re.compile(r"(不是|并非|不要|不)\s*(在|用|问|说)?\s*$")
 
@@ -45,20 +46,52 @@ def latest_intent(tracker: Tracker) -> Optional[Text]:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
-def message_parameters(tracker: Tracker) -> Dict[Text, Any]:
-    """The parameters named in the latest message (first mention wins), without negated ones."""
+Mention = Tuple[Text, Any]
+
+
+def message_mentions(tracker: Tracker) -> List[Mention]:
+    """Every parameter value named in the latest message, in order, without negated ones
+    ("普通到账和实时到账有什么区别" names two transfer types)."""
     message = tracker.latest_message or {}
     text = message.get("text") or ""
-    found: Dict[Text, Any] = {}
+    found: List[Mention] = []
     for entity in message.get("entities") or []:
         name, value = entity.get("entity"), entity.get("value")
-        if name not in knowledge.PARAMETERS or value is None or name in found:
+        if name not in knowledge.PARAMETERS or value is None or (name, value) in found:
             continue
         start = entity.get("start")
         if isinstance(start, int) and _NEGATION_BEFORE.search(text[max(0, start - 4):start]):
             continue
-        found[name] = value
+        found.append((name, value))
     return found
+
+
+def message_parameters(tracker: Tracker) -> Dict[Text, Any]:
+    """The parameters named in the latest message (first mention wins), without negated ones."""
+    found: Dict[Text, Any] = {}
+    for name, value in message_mentions(tracker):
+        found.setdefault(name, value)
+    return found
+
+
+def clarified_mentions(tracker: Tracker) -> List[Mention]:
+    """The parameter the bot asked about in its last turn ("您想了解经营贷的哪方面？"): the
+    customer's answer ("利率") is about it."""
+    mentions: List[Mention] = []
+    users_seen = 0
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            users_seen += 1
+            if users_seen == 2:
+                break
+        elif users_seen == 1 and kind == "bot":
+            if (event.get("metadata") or {}).get("utter_action") == CLARIFY_PARAMETER_RESPONSE:
+                return mentions
+        elif users_seen == 1 and kind == "slot" and event.get("name") in knowledge.PARAMETERS \
+                and event.get("value") is not None:
+            mentions.insert(0, (event["name"], event["value"]))
+    return []
 
 
 def current_topic(tracker: Tracker) -> Optional[knowledge.Topic]:
@@ -70,9 +103,9 @@ def topic_intent(topic: knowledge.Topic) -> Text:
 
 
 # ------------------------------------------------------------------ answering a topic
-async def answer_topic(name: Text, parameters: Dict[Text, Any], dispatcher: CollectingDispatcher,
+async def answer_topic(name: Text, mentions: List[Mention], dispatcher: CollectingDispatcher,
                        tracker: Tracker, domain: DomainDict) -> Events:
-    """Answers topic `name`: the part for each relevant parameter, else the general answer.
+    """Answers topic `name`: the part for each relevant parameter value, else the general answer.
 
     Topics answered from the customer's own data (answer: action_...) are answered by that
     action, which reads the parameters of the latest message itself.
@@ -82,12 +115,12 @@ async def answer_topic(name: Text, parameters: Dict[Text, Any], dispatcher: Coll
         from actions.registry import action_named  # the registry imports the actions, which import us
 
         return await action_named(topic.answer).run(dispatcher, tracker, domain)
-    relevant = {k: v for k, v in parameters.items() if k in topic.parameters}
+    relevant = [(k, v) for k, v in mentions if k in topic.parameters]
     events: Events = [SlotSet(TOPIC_SLOT, name)]
     if not relevant:
         dispatcher.utter_message(response=topic.answer)
         return events + pause_active_form(dispatcher, tracker)
-    for parameter, value in relevant.items():
+    for parameter, value in relevant:
         part = topic.part(parameter, value)
         if part:
             dispatcher.utter_message(response="utter_topic_part", part=part, topic_label=topic.label,
@@ -110,7 +143,8 @@ class ActionAnswerTopic(Action):
         if name is None:  # a rule sent an intent that no topic claims: the content check reports it
             dispatcher.utter_message(response="utter_clarify_unknown")
             return []
-        return await answer_topic(name, message_parameters(tracker), dispatcher, tracker, domain)
+        mentions = message_mentions(tracker) or clarified_mentions(tracker)
+        return await answer_topic(name, mentions, dispatcher, tracker, domain)
 
 
 # ------------------------------------------------------------------ follow-ups and corrections
@@ -121,28 +155,27 @@ class ActionFollowUp(Action):
         return "action_follow_up"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
-        parameters = message_parameters(tracker)
+        mentions = message_mentions(tracker)
         topic = current_topic(tracker)
-        table = knowledge.topics()
-        if topic is not None and set(parameters) & set(topic.parameters):
-            return await answer_topic(tracker.get_slot(TOPIC_SLOT), parameters, dispatcher, tracker, domain)
-        if parameters:
-            return await self._from_parameter(parameters, dispatcher, tracker, domain)
+        if topic is not None and {name for name, _ in mentions} & set(topic.parameters):
+            return await answer_topic(tracker.get_slot(TOPIC_SLOT), mentions, dispatcher, tracker, domain)
+        if mentions:
+            return await self._from_parameter(mentions, dispatcher, tracker, domain)
         if topic is not None:
             return clarify_topic(tracker.get_slot(TOPIC_SLOT), dispatcher)
         dispatcher.utter_message(response="utter_clarify_unknown")
         return []
 
-    async def _from_parameter(self, parameters: Dict[Text, Any], dispatcher, tracker, domain) -> Events:
+    async def _from_parameter(self, mentions: List[Mention], dispatcher, tracker, domain) -> Events:
         """No topic fits: a parameter that only one topic knows answers it; else ask which."""
-        parameter, value = next(iter(parameters.items()))
+        parameter, value = mentions[0]
         candidates = knowledge.topics().with_parameter(parameter)
         if len(candidates) == 1:
-            return await answer_topic(candidates[0], parameters, dispatcher, tracker, domain)
+            return await answer_topic(candidates[0], mentions, dispatcher, tracker, domain)
         topics = knowledge.topics().topics
         buttons = [{"title": topics[name].label, "payload": payload(topic_intent(topics[name]), {parameter: value})}
                    for name in candidates]
-        dispatcher.utter_message(response="utter_clarify_parameter", value=value, buttons=buttons)
+        dispatcher.utter_message(response=CLARIFY_PARAMETER_RESPONSE, value=value, buttons=buttons)
         return [SlotSet(parameter, value)]
 
 

@@ -199,7 +199,8 @@ class Wording(_Model):
     """Sentence fragments and button titles the actions put together (whole answers are
     responses in domain.yml). `{name}` placeholders are filled by the actions."""
 
-    fragments: Dict[NonEmpty, NonEmpty]  # type: ignore[valid-type]
+    # Not stripped: a fragment may start with a line break ("\n地点：{place}").
+    fragments: Dict[NonEmpty, constr(min_length=1)]  # type: ignore[valid-type]
     buttons: Dict[NonEmpty, ButtonText]  # type: ignore[valid-type]
     labels: Dict[NonEmpty, Dict[str, NonEmpty]]  # type: ignore[valid-type]
 

@@ -48,20 +48,24 @@ class ValidateOverseasLimitForm(BankFormValidation):
                 "travel_dates": travel_dates(text_of(tracker)), "desired_overseas_limit": said.get("amount")}
 
     async def extract_overseas_card(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        return self.from_start(tracker, "overseas_card") or self.answer(tracker, "overseas_card", text_of(tracker))
+        text = text_of(tracker)
+        return self.from_start(tracker, "overseas_card") or \
+            self.answer(tracker, "overseas_card", text, recognized=last4_digits(text))
 
     async def extract_travel_destination(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
         named = message_parameters(tracker).get("destination")
         return self.from_start(tracker, "travel_destination") or \
-            self.answer(tracker, "travel_destination", named or text_of(tracker))
+            self.answer(tracker, "travel_destination", named or text_of(tracker), recognized=named)
 
     async def extract_travel_dates(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        return self.from_start(tracker, "travel_dates") or self.answer(tracker, "travel_dates", text_of(tracker))
+        text = text_of(tracker)
+        return self.from_start(tracker, "travel_dates") or \
+            self.answer(tracker, "travel_dates", text, recognized=travel_dates(text))
 
     async def extract_desired_overseas_limit(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
         said = message_parameters(tracker).get("amount")
         return self.from_start(tracker, "desired_overseas_limit") or \
-            self.answer(tracker, "desired_overseas_limit", said if said is not None else text_of(tracker))
+            self.answer(tracker, "desired_overseas_limit", said if said is not None else text_of(tracker), recognized=said)
 
     async def validate_overseas_card(self, value: Any, dispatcher: CollectingDispatcher, tracker, domain) -> Dict[Text, Any]:
         return {"overseas_card": mask_text(str(value).strip())[:60]}

@@ -3,11 +3,16 @@
 Rasa classifies a message as one intent. A message made of clauses that each ask for
 something different is therefore handled as one turn per question, in the order asked:
 
-1. The message is cut into clauses at punctuation, spaces and joining words (顺便, 另外, 对了 ...).
-2. Each clause is classified by the loaded model. A clause is a question when its intent asks
-   for business (not a greeting, thanks, yes/no or a bare parameter) with confidence >= 0.6.
-3. Clauses that are not questions stay with the question next to them ("我的卡丢了，是信用卡":
-   one question). Fewer than two different questions: the message is handled as it is.
+1. The message is cut into clauses. A clause after a sentence end (。？！；) or starting with a
+   joining word (顺便, 另外, 还有, 对了 ... data/lexicon/cues.yml) may start a new question; a
+   clause after a comma or a space only when it is itself a question or a request
+   ("怎么开户，网点几点上班", "你好 我想查下余额"),
+   so a story told with commas stays one ("我要投诉 昨天在人民路支行排队两个小时都没人管").
+2. Each clause that may start a question is classified by the loaded model (joining words
+   dropped). It starts one when its intent asks for business (not a greeting, thanks, yes/no
+   or a bare parameter) with confidence >= 0.6 (>= 0.8 after a comma).
+3. The other clauses stay with the question before them ("我的卡丢了，是信用卡": one question).
+   Fewer than two different questions: the message is handled as it is.
 4. Otherwise each question (with its clauses) is handled as its own user turn, under the
    conversation's lock. A question that asks back (a form starts, a person is called) goes
    last, so the question on the customer's screen is the last thing they read and their next
@@ -26,9 +31,13 @@ from typing import Any, Dict, List, Optional
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 
+from bot import question_cues
+
 logger = logging.getLogger(__name__)
 
 QUESTION_CONFIDENCE = 0.6
+# After a comma or a space a clause must be a question this sure to be a question of its own.
+WEAK_QUESTION_CONFIDENCE = 0.8
 MAX_QUESTIONS = 4
 METADATA_KEY = "several_questions"
 # Intents that are not a request of their own.
@@ -38,11 +47,40 @@ NOT_QUESTIONS = frozenset({
 })
 # Requests that ask the customer something back: handled last.
 ASKS_BACK = frozenset({"report_card_lost", "complain", "adjust_overseas_limit", "start_limit_raise", "request_human"})
-_CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;\n]+|\s+|(?=顺便|另外|对了|再问一下|再问下|以及)")
+# A full stop between digits is a decimal point (1.5万), not the end of a sentence.
+_SENTENCE_END = re.compile(r"[。！!？?；;\n]+|(?<!\d)\.(?!\d)")
+_WEAK_BREAK = re.compile(r"[，,、]+|\s+")
 
 
-def clauses(text: str) -> List[str]:
-    return [part for part in (p.strip() for p in _CLAUSE_BREAK.split(text or "")) if part]
+@dataclass
+class Clause:
+    text: str
+    #: after a sentence end or a joining word: may start a question without being one itself
+    strong: bool
+
+    @property
+    def may_start_question(self) -> bool:
+        return self.strong or question_cues.looks_like_request(self.text)
+
+
+def _split_at_joiners(sentence: str) -> List[str]:
+    """"卡丢了 还有我的转账到了没" -> ["卡丢了 ", "还有我的转账到了没"]."""
+    parts, start = [], 0
+    for i in range(1, len(sentence)):
+        if question_cues.starts_with_joiner(sentence[i:]) and not question_cues.starts_with_joiner(sentence[i - 1:]):
+            parts.append(sentence[start:i])
+            start = i
+    parts.append(sentence[start:])
+    return parts
+
+
+def clauses(text: str) -> List[Clause]:
+    found: List[Clause] = []
+    for sentence in _SENTENCE_END.split(text or ""):
+        for part in _split_at_joiners(sentence):
+            pieces = [p.strip() for p in _WEAK_BREAK.split(part) if p.strip()]
+            found += [Clause(piece, strong=(i == 0)) for i, piece in enumerate(pieces)]
+    return found
 
 
 @dataclass
@@ -55,21 +93,27 @@ class Question:
         return "，".join(self.clauses)
 
 
+def starts_question(clause: Clause, intent: Dict[str, Any]) -> bool:
+    name, sure = intent.get("name"), float(intent.get("confidence") or 0.0)
+    needed = QUESTION_CONFIDENCE if clause.strong else WEAK_QUESTION_CONFIDENCE
+    return name not in NOT_QUESTIONS and sure >= needed
+
+
 def group_questions(parsed: List[Dict[str, Any]]) -> List[Question]:
-    """Clauses with their parse -> questions, each with the clauses that belong to it."""
+    """Clauses with their parse (None: not a candidate) -> questions, each with its clauses."""
     questions: List[Question] = []
     leading: List[str] = []
-    for clause in parsed:
-        intent = clause["intent"] or {}
-        name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
-        is_question = name not in NOT_QUESTIONS and confidence >= QUESTION_CONFIDENCE
-        if is_question and not (questions and questions[-1].intent == name):
-            questions.append(Question(name, leading + [clause["text"]]))
+    for item in parsed:
+        clause, intent = item["clause"], item["intent"]
+        text = question_cues.strip_joiner(clause.text)
+        if intent is not None and starts_question(clause, intent) and \
+                not (questions and questions[-1].intent == intent.get("name")):
+            questions.append(Question(intent["name"], leading + [text]))
             leading = []
         elif questions:
-            questions[-1].clauses.append(clause["text"])
+            questions[-1].clauses.append(text)
         else:
-            leading.append(clause["text"])
+            leading.append(text)
     return questions
 
 
@@ -81,13 +125,19 @@ def in_answer_order(questions: List[Question]) -> List[Question]:
 async def plan(processor: MessageProcessor, message: UserMessage) -> Optional[List[Question]]:
     """The questions to handle one by one, or None to handle the message as it is."""
     text = message.text or ""
-    parts = clauses(text)
-    if text.startswith("/") or len(parts) < 2 or (message.metadata or {}).get(METADATA_KEY):
+    if text.startswith("/") or (message.metadata or {}).get(METADATA_KEY):
+        return None
+    parts = clauses(text)[: MAX_QUESTIONS * 4]
+    if sum(part.may_start_question for part in parts) < 2:
         return None
     parsed = []
-    for part in parts[: MAX_QUESTIONS * 3]:
-        parse = await processor.parse_message(UserMessage(part, sender_id=message.sender_id))
-        parsed.append({"text": part, "intent": parse.get("intent")})
+    for part in parts:
+        intent = None
+        if part.may_start_question:
+            parse = await processor.parse_message(UserMessage(question_cues.strip_joiner(part.text),
+                                                              sender_id=message.sender_id))
+            intent = parse.get("intent") or {}
+        parsed.append({"clause": part, "intent": intent})
     questions = group_questions(parsed)
     if len({q.intent for q in questions}) < 2:
         return None
