@@ -87,7 +87,11 @@ class ValidateCardLostForm(CustomerFormValidation):
             return {"lost_card": None, "requested_slot": None}
         active = [c for c in cards if c.status.value == "active"]
         card = next((c for c in active if c.card_id == value), None) or match_card(str(value), active)
-        if card is None:
+        if card is None:  # a card frozen before: nothing to ask, action_freeze_card says it is safe
+            frozen = match_card(str(value), [c for c in cards if c.status.value == "frozen"])
+            if frozen is not None:
+                return {"lost_card": frozen.card_id, "lost_card_title": card_title(frozen),
+                        "card_type": label("card_type", frozen.card_type.value), "confirm_freeze": True}
             dispatcher.utter_message(response="utter_card_not_found")
             return {"lost_card": None}
         return {"lost_card": card.card_id, "lost_card_title": card_title(card),

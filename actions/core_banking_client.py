@@ -265,7 +265,7 @@ class CoreBankingClient:
             body["occurred"] = occurred
         if desired_outcome:
             body["desired_outcome"] = desired_outcome
-        return self._post(GuestComplaintOut, "/internal/guest-complaints", self._service(), body)
+        return self._post(GuestComplaintOut, "/internal/guest-complaints", self._service, body)
 
     def complaints(self, token: str) -> List[ComplaintOut]:
         return self._get(List[ComplaintOut], "/me/complaints", token)

@@ -17,7 +17,7 @@ import copy
 import json
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
@@ -49,15 +49,15 @@ def latest_intent(tracker: Tracker) -> Optional[Text]:
 Mention = Tuple[Text, Any]
 
 
-def message_mentions(tracker: Tracker) -> List[Mention]:
-    """Every parameter value named in the latest message, in order, without negated ones
-    ("普通到账和实时到账有什么区别" names two transfer types)."""
+def message_mentions(tracker: Tracker, names: Sequence[Text] = knowledge.PARAMETERS) -> List[Mention]:
+    """Every value of these entities (default: the topics' parameters) named in the latest
+    message, in order, without negated ones ("普通到账和实时到账有什么区别": two transfer types)."""
     message = tracker.latest_message or {}
     text = message.get("text") or ""
     found: List[Mention] = []
     for entity in message.get("entities") or []:
         name, value = entity.get("entity"), entity.get("value")
-        if name not in knowledge.PARAMETERS or value is None or (name, value) in found:
+        if name not in names or value is None or (name, value) in found:
             continue
         start = entity.get("start")
         if isinstance(start, int) and _NEGATION_BEFORE.search(text[max(0, start - 4):start]):
@@ -66,10 +66,10 @@ def message_mentions(tracker: Tracker) -> List[Mention]:
     return found
 
 
-def message_parameters(tracker: Tracker) -> Dict[Text, Any]:
-    """The parameters named in the latest message (first mention wins), without negated ones."""
+def message_parameters(tracker: Tracker, names: Sequence[Text] = knowledge.PARAMETERS) -> Dict[Text, Any]:
+    """The entities named in the latest message (first mention wins), without negated ones."""
     found: Dict[Text, Any] = {}
-    for name, value in message_mentions(tracker):
+    for name, value in message_mentions(tracker, names):
         found.setdefault(name, value)
     return found
 

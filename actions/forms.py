@@ -32,7 +32,10 @@ SWITCH_CONFIDENCE = 0.75
 URGENT_CONFIDENCE = 0.5
 URGENT_INTENTS = frozenset({"report_card_lost", "request_human"})
 # Never an answer to any question of a form.
-NOT_ANSWERS = frozenset({"ask_next_step", "stop_form", "resume_form", "logged_in", "request_human", "deny"})
+# Never an answer to any question of a form that extracts text ("好的" is not a travel date;
+# yes/no questions are filled from the intent by the domain's mappings, not here).
+NOT_ANSWERS = frozenset({"ask_next_step", "stop_form", "resume_form", "logged_in", "request_human", "deny",
+                         "affirm"})
 
 
 # Small talk that is a question of its own, not an answer ("你是机器人吗" while asked for a story).
@@ -91,9 +94,16 @@ class BankFormValidation(FormValidationAction, abc.ABC):
         """True while Rasa starts (or restarts) the form: it has asked nothing yet.
 
         Rasa 3.6 sends the activation's validation call with the form already active but no
-        `requested_slot`; a later call may come before the loop is set. Both mean "starting".
+        `requested_slot`, or the slot another form had asked for (this form interrupted it); a
+        later call may come before the loop is set. All of them mean "starting".
         """
-        return tracker.active_loop_name != self.form_name() or not tracker.get_slot(REQUESTED_SLOT)
+        return tracker.active_loop_name != self.form_name() or tracker.get_slot(REQUESTED_SLOT) not in self.own_slots()
+
+    @classmethod
+    def own_slots(cls) -> FrozenSet[str]:
+        """The slots this form fills: those it has an `extract_` or `validate_` method for."""
+        return frozenset(name.split("_", 1)[1] for name in dir(cls)
+                         if name.startswith(("extract_", "validate_")) and callable(getattr(cls, name)))
 
     def asked(self, tracker: Tracker) -> Optional[Text]:
         """The slot the form asked for, if it is running."""

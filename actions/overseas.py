@@ -23,6 +23,7 @@ from bot.nlu.normalizer import default_normalizer
 
 MAX_OVERSEAS_LIMIT = 1_000_000
 FORM_SLOTS = ("overseas_card", "travel_destination", "travel_dates", "desired_overseas_limit", "overseas_confirmed")
+TRIP_ENTITIES = ("destination", "amount")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -42,7 +43,7 @@ class ValidateOverseasLimitForm(BankFormValidation):
         return "validate_overseas_limit_form"
 
     def prefill(self, tracker: Tracker) -> Dict[Text, Any]:
-        said = message_parameters(tracker)
+        said = message_parameters(tracker, TRIP_ENTITIES)
         digits = last4_digits(text_of(tracker))
         return {"overseas_card": f"尾号{digits}" if digits else None, "travel_destination": said.get("destination"),
                 "travel_dates": travel_dates(text_of(tracker)), "desired_overseas_limit": said.get("amount")}
@@ -53,14 +54,21 @@ class ValidateOverseasLimitForm(BankFormValidation):
             self.answer(tracker, "overseas_card", text, recognized=last4_digits(text))
 
     async def extract_travel_destination(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        named = message_parameters(tracker).get("destination")
+        text = text_of(tracker)
+        named = message_parameters(tracker, TRIP_ENTITIES).get("destination")
+        if named is None and travel_dates(text):  # asked where, told when: that is the dates
+            return self.from_start(tracker, "travel_destination")
         return self.from_start(tracker, "travel_destination") or \
-            self.answer(tracker, "travel_destination", named or text_of(tracker), recognized=named)
+            self.answer(tracker, "travel_destination", named or text, recognized=named)
 
     async def extract_travel_dates(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        """The dates, also when said with the answer to another question ("日本，12月10号走")."""
         text = text_of(tracker)
+        dates, asked = travel_dates(text), self.asked(tracker)
+        if dates and asked and asked != "travel_dates" and self.answers(tracker, asked, recognized=dates):
+            return {"travel_dates": dates}
         return self.from_start(tracker, "travel_dates") or \
-            self.answer(tracker, "travel_dates", text, recognized=travel_dates(text))
+            self.answer(tracker, "travel_dates", text, recognized=dates)
 
     async def extract_desired_overseas_limit(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
         said = message_parameters(tracker).get("amount")

@@ -86,6 +86,7 @@ def clauses(text: str) -> List[Clause]:
 @dataclass
 class Question:
     intent: str
+    confidence: float
     clauses: List[str] = field(default_factory=list)
 
     @property
@@ -108,7 +109,7 @@ def group_questions(parsed: List[Dict[str, Any]]) -> List[Question]:
         text = question_cues.strip_joiner(clause.text)
         if intent is not None and starts_question(clause, intent) and \
                 not (questions and questions[-1].intent == intent.get("name")):
-            questions.append(Question(intent["name"], leading + [text]))
+            questions.append(Question(intent["name"], float(intent.get("confidence") or 0.0), leading + [text]))
             leading = []
         elif questions:
             questions[-1].clauses.append(text)
@@ -146,17 +147,32 @@ async def plan(processor: MessageProcessor, message: UserMessage) -> Optional[Li
 
 def turn_message(message: UserMessage, question: Question, part: int, of: int) -> UserMessage:
     metadata = dict(message.metadata or {})
-    metadata[METADATA_KEY] = {"part": part, "of": of, "message": message.text}
+    metadata[METADATA_KEY] = {"part": part, "of": of, "message": message.text,
+                              "intent": question.intent, "confidence": question.confidence}
     message_id = f"{message.message_id}-{part}" if message.message_id else None
     return UserMessage(question.text, message.output_channel, message.sender_id, metadata=metadata,
                        input_channel=message.input_channel, message_id=message_id)
 
 
+def pinned_intent(parse_data: Dict[str, Any], metadata: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """A turn cut out of a longer message keeps the intent its asking clause was given: the
+    clauses that tell the story ("我要投诉，昨天在网点排队两个小时") can blur the whole."""
+    asked = (metadata or {}).get(METADATA_KEY) or {}
+    intent = asked.get("intent")
+    if not intent or (parse_data.get("intent") or {}).get("name") == intent:
+        return parse_data
+    pinned = {"name": intent, "confidence": float(asked.get("confidence") or 0.0)}
+    ranking = [r for r in parse_data.get("intent_ranking") or [] if r.get("name") != intent]
+    return {**parse_data, "intent": pinned, "intent_ranking": [pinned] + ranking}
+
+
 def install() -> None:
-    """Wraps MessageProcessor.handle_message (the agent calls it under the conversation's lock)."""
+    """Wraps MessageProcessor.handle_message (the agent calls it under the conversation's lock)
+    and parse_message (a turn of a longer message keeps its clause's intent)."""
     if getattr(MessageProcessor.handle_message, "_bank_guarded", False):
         return
     original = MessageProcessor.handle_message
+    original_parse = MessageProcessor.parse_message
 
     async def handle_message(self: MessageProcessor, message: UserMessage):
         questions = await plan(self, message)
@@ -171,5 +187,9 @@ def install() -> None:
             result = await original(self, turn_message(message, question, part, len(questions)))
         return result
 
+    async def parse_message(self: MessageProcessor, message: UserMessage, *args: Any, **kwargs: Any):
+        return pinned_intent(await original_parse(self, message, *args, **kwargs), message.metadata)
+
     handle_message._bank_guarded = True  # type: ignore[attr-defined]
     MessageProcessor.handle_message = handle_message
+    MessageProcessor.parse_message = parse_message

@@ -30,6 +30,7 @@ import yaml
 from opencc import OpenCC
 
 DEFAULT_TYPOS_PATH = Path(__file__).resolve().parents[2] / "data" / "lexicon" / "typos.yml"
+DEFAULT_LATIN_WORDS_PATH = Path(__file__).resolve().parents[2] / "data" / "lexicon" / "latin_words.yml"
 DEFAULT_FILLER_PATH = Path(__file__).resolve().parents[2] / "data" / "lexicon" / "filler.yml"
 # Pleasantries are dropped only when at least this many characters of question follow.
 MIN_REST_AFTER_FILLER = 4
@@ -186,3 +187,22 @@ def load_filler(path: Path = DEFAULT_FILLER_PATH) -> Tuple[Pattern[str], ...]:
 @lru_cache(maxsize=1)
 def default_normalizer() -> Normalizer:
     return Normalizer(corrections=load_corrections(), filler=load_filler())
+
+
+_CJK_OR_DIGIT = re.compile(r"[\u4e00-\u9fff\d]")
+_LATIN_WORD = re.compile(r"[a-z]+")
+
+
+def load_latin_words(path: Path = DEFAULT_LATIN_WORDS_PATH) -> frozenset:
+    if not path.exists():
+        return frozenset()
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return frozenset(str(word).lower() for word in data.get("words") or [])
+
+
+def is_unreadable(text: str, known_words: frozenset) -> bool:
+    """Letters only (no Chinese, no digits) and none of them a known word: "asdfgh", "qwerty"."""
+    if not text or _CJK_OR_DIGIT.search(text) or text.startswith("/"):
+        return False
+    words = _LATIN_WORD.findall(text.lower())
+    return bool(words) and not any(word in known_words for word in words)
