@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.unavailable import unavailable
+
 from tests.channels.conftest import ChannelStack
 
 pytestmark = pytest.mark.timeout(240)
@@ -25,7 +27,7 @@ def shots(artifacts_dir: Path) -> Path:
 
 def test_demo_page_login_ask_and_tap(channel_stack: ChannelStack, shots: Path) -> None:
     if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium")
+        unavailable("no /usr/bin/chromium")
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
@@ -78,7 +80,7 @@ def test_demo_page_login_ask_and_tap(channel_stack: ChannelStack, shots: Path) -
 
 def test_demo_page_shows_pushed_messages(channel_stack: ChannelStack, shots: Path) -> None:
     if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium")
+        unavailable("no /usr/bin/chromium")
     import requests
     from playwright.sync_api import expect, sync_playwright
 
@@ -98,5 +100,51 @@ def test_demo_page_shows_pushed_messages(channel_stack: ChannelStack, shots: Pat
             assert resp.status_code == 200
             expect(page.locator("li.bubble.bot.pushed")).to_contain_text("人工客服小张", timeout=10000)
             page.screenshot(path=str(shots / "05-pushed.png"))
+        finally:
+            browser.close()
+
+
+PHONE = {"width": 375, "height": 667}  # a small phone (iPhone SE): the page fills the screen
+
+
+def test_demo_page_follow_up_conversation_on_a_phone(channel_stack: ChannelStack, shots: Path) -> None:
+    """After logging in the login form is not on screen; a question, its follow-up and
+    "那怎么办" read as a conversation on a phone-sized screen, each answer in view."""
+    if not CHROMIUM.exists():
+        unavailable("no /usr/bin/chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport=PHONE, bypass_csp=True)
+            page.goto(f"{channel_stack.rasa_url}/webhooks/app/chat")
+            page.select_option("#customer", "C1002")
+            page.click("#login")
+            expect(page.locator("#chat-view")).to_be_visible(timeout=15000)
+            expect(page.locator("#login-view")).to_be_hidden()
+            chat_top = page.locator("#chat-view").bounding_box()["y"]
+            bar_bottom = page.locator("header.bar").bounding_box()
+            assert chat_top <= bar_bottom["y"] + bar_bottom["height"] + 1, "the chat must start right under the bar"
+
+            bots = page.locator("li.bubble.bot")
+            replies = []
+            for text in ("贷款利率多少", "经营贷呢", "那怎么办"):
+                before = bots.count()
+                page.fill("#message", text)
+                page.click("#send")
+                page.wait_for_function(f"document.querySelectorAll('li.bubble.bot').length > {before}", timeout=30000)
+                page.wait_for_function("!document.getElementById('send').disabled", timeout=30000)
+                replies.append("\n".join(bots.nth(i).inner_text() for i in range(before, bots.count())))
+                last = bots.last.bounding_box()
+                composer = page.locator("#composer").bounding_box()
+                assert last["y"] < composer["y"], "the newest answer is in view above the input box"
+            assert "经营贷" in replies[1] and "LPR" not in replies[1], replies[1]
+            assert "材料" in replies[2] or "申请" in replies[2], replies[2]
+            users = page.locator("li.bubble.user")
+            assert [users.nth(i).inner_text() for i in range(users.count())] == ["贷款利率多少", "经营贷呢", "那怎么办"]
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"no sideways scrolling on a phone ({width}px wide)"
+            page.screenshot(path=str(shots / "06-phone-follow-up.png"))
         finally:
             browser.close()

@@ -159,6 +159,12 @@ class Stack:
     def active_cards(self, token: str) -> List[str]:
         return [c["card_id"] for c in self._cards(token) if c["status"] == "active"]
 
+    def unfreeze_all(self, customer_ids: Iterable[str]) -> None:
+        """Every demo card active again, whatever earlier tests did, so the set starts alike."""
+        for customer_id in customer_ids:
+            token = self.login(customer_id)
+            self.unfreeze(token, [c["card_id"] for c in self._cards(token) if c["status"] == "frozen"])
+
     def unfreeze(self, token: str, card_ids: Iterable[str]) -> None:
         for card_id in card_ids:
             requests.post(f"{self.core_banking_url}/internal/cards/{card_id}/unfreeze",

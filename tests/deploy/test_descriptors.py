@@ -21,6 +21,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
+from tests.support.unavailable import unavailable
+
 from bot.settings import PROJECT_ROOT
 from bot.stack import read_procfile
 from tests.deploy import descriptors as d
@@ -408,7 +410,7 @@ def test_secrets_come_from_the_environment_file_not_the_compose_file():
 def test_nginx_configuration_is_accepted_by_nginx(tmp_path):
     nginx = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
     if not nginx:
-        pytest.skip("nginx is not installed (Debian package `nginx`); the structure is checked above")
+        unavailable("nginx is not installed (Debian package `nginx`); the structure is checked above")
     upstreams, _ = d.nginx_config()
     text = d.NGINX_CONF.read_text(encoding="utf-8")
     for host in {host for servers in upstreams.values() for host, _ in servers}:

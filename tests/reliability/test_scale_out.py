@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
 import pytest
+
+from tests.support.unavailable import unavailable
 import redis
 import requests
 
@@ -60,7 +62,7 @@ SIMULTANEOUS_ROUNDS = 20
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory) -> Tuple[RunningStack, Nginx]:
     if nginx_binary() is None:
-        pytest.skip("nginx is not installed: run scripts/install_system_packages.sh as root")
+        unavailable("nginx is not installed: run scripts/install_system_packages.sh as root")
     if not model_cache.model_path().exists():
         pytest.fail(f"no trained model at {model_cache.model_path()}: run `python -m bot train`")
     run_dir = tmp_path_factory.mktemp("scale-out")

@@ -11,6 +11,8 @@ from typing import Iterator
 
 import pytest
 
+from tests.support.unavailable import unavailable
+
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -25,7 +27,7 @@ def pg_test_schema(prefix: str) -> Iterator[str]:
     try:
         connection = psycopg2.connect(PG_URL, connect_timeout=3)
     except psycopg2.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc}")
+        unavailable(f"PostgreSQL not reachable at {PG_URL}: {exc}")
     connection.autocommit = True
     schema = prefix + secrets.token_hex(6)
     with connection.cursor() as cursor:

@@ -5,6 +5,8 @@ import os
 import shutil
 
 import pytest
+
+from tests.support.unavailable import unavailable
 import requests
 
 from tests.services.agent_desk.harness import ARTIFACTS, DeskProcess, RecordingServer
@@ -18,7 +20,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 def browser_page():
     sync_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium not installed at {CHROMIUM}")
+        unavailable(f"Chromium not installed at {CHROMIUM}")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 860}, locale="zh-CN")
