@@ -78,6 +78,7 @@ def clarified_mentions(tracker: Tracker) -> List[Mention]:
     """The parameter the bot asked about in its last turn ("您想了解经营贷的哪方面？"): the
     customer's answer ("利率") is about it."""
     mentions: List[Mention] = []
+    clarified = False
     users_seen = 0
     for event in reversed(tracker.events):
         kind = event.get("event")
@@ -86,20 +87,11 @@ def clarified_mentions(tracker: Tracker) -> List[Mention]:
             if users_seen == 2:
                 break
         elif users_seen == 1 and kind == "bot":
-            if (event.get("metadata") or {}).get("utter_action") == CLARIFY_PARAMETER_RESPONSE:
-                return mentions
+            clarified = clarified or (event.get("metadata") or {}).get("utter_action") == CLARIFY_PARAMETER_RESPONSE
         elif users_seen == 1 and kind == "slot" and event.get("name") in knowledge.PARAMETERS \
-                and event.get("value") is not None:
+                and event.get("value") is not None and (event["name"], event["value"]) not in mentions:
             mentions.insert(0, (event["name"], event["value"]))
-    return []
-
-
-def current_topic(tracker: Tracker) -> Optional[knowledge.Topic]:
-    return knowledge.topics().topics.get(tracker.get_slot(TOPIC_SLOT) or "")
-
-
-def topic_intent(topic: knowledge.Topic) -> Text:
-    return topic.intents[0]
+    return mentions if clarified else []
 
 
 # ------------------------------------------------------------------ answering a topic
