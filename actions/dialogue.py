@@ -5,7 +5,7 @@ Every answer records its topic (data/knowledge/topics.yml) in the `topic` slot. 
   topic again for the new parameter, and only that part (`action_follow_up`);
 - "那怎么办 / 然后呢" (intent `ask_next_step`) gives the topic's next step (`action_next_step`);
 - an answer given while a form was asking something pauses that form and asks whether to go on
-  (`paused_form`; the rules in data/rules/forms.yml resume or drop it, `action_stop_form`);
+  (`paused_form`; the rules in data/rules/dialogue.yml resume or drop it, `action_stop_form`);
 - a question about the customer's own data asked before logging in is remembered
   (`pending_request`) and answered once they have logged in (`action_resume_after_login`).
 

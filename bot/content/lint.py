@@ -214,6 +214,12 @@ class Linter:
         for form, (spec, _, _) in domain["forms"].items():
             for slot in _required_slots(spec):
                 soft_used.update({f"utter_ask_{slot}", f"utter_ask_{form}_{slot}"})
+        for form in domain["forms"]:  # "那怎么办" inside a form (actions/dialogue.py)
+            soft_used.add(f"utter_form_help_{form}")
+        for name, path, line in self._topic_answers():
+            used[name].append((path, line, "话题表"))
+        for py in sorted((self.paths.root / "bot").glob("*.py")):  # the Rasa-side helpers (bot/no_repeat.py)
+            soft_used.update(m.group(1) for m in _ANY_RESPONSE_NAME.finditer(py.read_text(encoding="utf-8")))
         if self.paths.actions_dir.is_dir():
             for py in sorted(self.paths.actions_dir.rglob("*.py")):
                 source = py.read_text(encoding="utf-8", errors="replace")
@@ -237,6 +243,21 @@ class Linter:
             self.add(WARNING, "response_unused", path, line,
                      f"回答 {name} 已定义，但没有任何故事、规则、表单或自定义动作（actions/*.py）用到它，"
                      f"客户永远看不到。请在 data/rules 或 data/stories 里使用它，或删除。")
+
+    def _topic_answers(self) -> List[Tuple[str, Path, Optional[int]]]:
+        """The responses data/knowledge/topics.yml names as a topic's answer or next step."""
+        path = self.paths.topics
+        data = self.load(path) if path.exists() else None
+        topics = data.get("topics") if isinstance(data, dict) else None
+        found: List[Tuple[str, Path, Optional[int]]] = []
+        for topic in (topics or {}).values():
+            if not isinstance(topic, dict):
+                continue
+            for key in ("answer", "next_step"):
+                name = str(topic.get(key) or "")
+                if name.startswith("utter_"):
+                    found.append((name, path, value_line(topic, key)))
+        return found
 
     def check_entities(self, examples: List[Example], domain: Dict[str, Any]) -> None:
         known = {name for name, _, _ in domain["entities"]}

@@ -51,6 +51,10 @@ class ProjectPaths:
         return self.root / "data" / "lexicon" / "entity_patterns.yml"
 
     @property
+    def topics(self) -> Path:
+        return self.root / "data" / "knowledge" / "topics.yml"
+
+    @property
     def intent_labels(self) -> Path:
         return self.root / "data" / "knowledge" / "intents.yml"
 
