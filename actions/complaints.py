@@ -17,7 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 
 from actions.core_banking_client import CoreBankingClient, CoreBankingError, NotFound, get_client
-from actions.customer_data import CustomerDataAction, CustomerFormValidation, Events, in_thread
+from actions.customer_data import CustomerDataAction, Events, in_thread
 from actions.customer_words import complaint_story, phone_number, place_phrase, time_phrase
 from actions.dialogue import offer_paused_form
 from actions.formatting import when

@@ -94,6 +94,14 @@ def clarified_mentions(tracker: Tracker) -> List[Mention]:
     return mentions if clarified else []
 
 
+def current_topic(tracker: Tracker) -> Optional[knowledge.Topic]:
+    return knowledge.topics().topics.get(tracker.get_slot(TOPIC_SLOT) or "")
+
+
+def topic_intent(topic: knowledge.Topic) -> Text:
+    return topic.intents[0]
+
+
 # ------------------------------------------------------------------ answering a topic
 async def answer_topic(name: Text, mentions: List[Mention], dispatcher: CollectingDispatcher,
                        tracker: Tracker, domain: DomainDict) -> Events:

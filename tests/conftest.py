@@ -1,8 +1,6 @@
 """Fixtures shared by the whole suite. The running stack is started once per session."""
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest

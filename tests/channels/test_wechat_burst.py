@@ -10,7 +10,7 @@ import statistics
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Dict, List
 
 import pytest

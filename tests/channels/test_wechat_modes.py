@@ -18,7 +18,7 @@ import requests
 
 from bot.settings import PROJECT_ROOT
 from tests.fakes.fake_wechat import FakeWeChat
-from tests.fakes.wechat_sender import WeChatSender, event_message, message_xml, next_msg_id, text_message
+from tests.fakes.wechat_sender import WeChatSender, event_message, message_xml, text_message
 from tests.support.stack import _redis_for_tests, free_port
 
 pytestmark = pytest.mark.timeout(120)
