@@ -144,7 +144,42 @@ class ActionAnswerTopic(Action):
             dispatcher.utter_message(response="utter_clarify_unknown")
             return []
         mentions = message_mentions(tracker) or clarified_mentions(tracker)
+        topic = knowledge.topics().topics[name]
+        if not mentions and name == tracker.get_slot(TOPIC_SLOT) and topic.answer in previous_turn_responses(tracker):
+            # The same question again ("那要是输错好几次被锁了呢" after the password answer): the
+            # answer did not do; the next step usually does, and it is never the same reply.
+            return await give_next_step(topic, dispatcher, tracker, domain)
         return await answer_topic(name, mentions, dispatcher, tracker, domain)
+
+
+def previous_turn_responses(tracker: Tracker) -> List[Text]:
+    """The responses the bot sent in reply to the customer's previous message."""
+    names: List[Text] = []
+    users_seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users_seen += 1
+            if users_seen == 2:
+                break
+        elif users_seen == 1 and event.get("event") == "bot":
+            name = (event.get("metadata") or {}).get("utter_action")
+            if name:
+                names.insert(0, name)
+    return names
+
+
+def recent_topics(tracker: Tracker, limit: int = 3) -> List[Text]:
+    """The topics the conversation was about, the newest first ("新卡怎么激活？密码忘了怎么办？"
+    then "是信用卡": the card is about activation, the topic before the last)."""
+    found: List[Text] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == TOPIC_SLOT and event.get("value"):
+            if event["value"] not in found:
+                found.append(event["value"])
+            if len(found) == limit:
+                break
+    current = tracker.get_slot(TOPIC_SLOT)
+    return ([current] if current else []) + [name for name in found if name != current]
 
 
 # ------------------------------------------------------------------ follow-ups and corrections
@@ -157,8 +192,10 @@ class ActionFollowUp(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
         mentions = message_mentions(tracker)
         topic = current_topic(tracker)
-        if topic is not None and {name for name, _ in mentions} & set(topic.parameters):
-            return await answer_topic(tracker.get_slot(TOPIC_SLOT), mentions, dispatcher, tracker, domain)
+        named = {name for name, _ in mentions}
+        for recent in recent_topics(tracker):
+            if named & set(knowledge.topics().topics[recent].parameters):
+                return await answer_topic(recent, mentions, dispatcher, tracker, domain)
         if mentions:
             return await self._from_parameter(mentions, dispatcher, tracker, domain)
         if topic is not None:
@@ -214,13 +251,18 @@ class ActionNextStep(Action):
         if topic is None:
             dispatcher.utter_message(response="utter_next_step_unknown")
             return []
-        step = topic.next_step
-        if step.startswith("action_"):
-            from actions.registry import action_named
+        return await give_next_step(topic, dispatcher, tracker, domain)
 
-            return await action_named(step).run(dispatcher, tracker, domain)
-        dispatcher.utter_message(response=step)
-        return []
+
+async def give_next_step(topic: knowledge.Topic, dispatcher: CollectingDispatcher, tracker: Tracker,
+                         domain: DomainDict) -> Events:
+    step = topic.next_step
+    if step.startswith("action_"):
+        from actions.registry import action_named
+
+        return await action_named(step).run(dispatcher, tracker, domain)
+    dispatcher.utter_message(response=step)
+    return []
 
 
 # ------------------------------------------------------------------ forms interrupted by other business

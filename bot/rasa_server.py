@@ -45,7 +45,7 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
-from bot import no_repeat, several_questions
+from bot import no_repeat, several_questions, typed_buttons
 
 logger = logging.getLogger("bot.rasa_server")  # not "__main__" when run with -m
 
@@ -263,12 +263,14 @@ async def _freeze_loaded_model(app: Any, _loop: Any) -> None:
 
 def install() -> None:
     """Installs the guards (idempotent; the fourth is registered with guard 2's app) and the
-    two conversation helpers: several questions in one message become several turns
-    (bot/several_questions.py); the same reply is never sent twice in a row (bot/no_repeat.py)."""
+    conversation helpers: several questions in one message become several turns
+    (bot/several_questions.py); a button's title typed means the button (bot/typed_buttons.py);
+    the same reply is never sent twice in a row (bot/no_repeat.py)."""
     _guard_actions()
     _guard_rest_answers()
     _guard_lock_store()
     several_questions.install()
+    typed_buttons.install()
     no_repeat.install()
 
 

@@ -220,3 +220,37 @@ def test_letters_only_gibberish_is_unreadable():
     assert not is_unreadable("ok", known)
     assert not is_unreadable("ATM转账限额", known)
     assert not is_unreadable("/greet", known)
+
+
+# ------------------------------------------------------------------ a button's title typed
+def test_a_typed_title_means_the_button():
+    from bot.typed_buttons import last_buttons, typed_payload
+
+    shown = [{"title": "确认冻结", "payload": "/affirm"}, {"title": "先不冻结", "payload": "/deny"}]
+    assert typed_payload("确认冻结", shown) == "/affirm"
+    assert typed_payload(" 先不冻结！", shown) == "/deny"
+    assert typed_payload("帮我申请", [{"title": "帮我申请提额", "payload": "/start_limit_raise"}]) == "/start_limit_raise"
+    assert typed_payload("冻结", shown) is None  # too little of either title
+    assert typed_payload("我的卡丢了", shown) is None
+    events = [BotUttered("old", {"buttons": [{"title": "转人工", "payload": "/request_human"}]}), UserUttered("x"),
+              BotUttered("确认要冻结吗？", {"buttons": shown})]
+    assert last_buttons(events) == shown
+
+
+# ------------------------------------------------------------------ what the conversation was about
+def test_recent_topics_newest_first():
+    from actions.dialogue import recent_topics
+
+    events = [{"event": "slot", "name": "topic", "value": "card_activation"},
+              {"event": "slot", "name": "topic", "value": "password_reset"}]
+    assert recent_topics(tracker(events=events, slots={"topic": "password_reset"})) == ["password_reset",
+                                                                                         "card_activation"]
+
+
+def test_the_responses_of_the_previous_turn():
+    from actions.dialogue import previous_turn_responses
+
+    events = [{"event": "user", "text": "密码忘了"},
+              {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_reset_password"}},
+              {"event": "user", "text": "被锁了呢"}]
+    assert previous_turn_responses(tracker(events=events)) == ["utter_reset_password"]
