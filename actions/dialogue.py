@@ -37,6 +37,7 @@ PENDING_REQUEST_SLOT = "pending_request"
 PENDING_MESSAGE_SLOT = "pending_message"
 REQUESTED_SLOT = "requested_slot"
 CLARIFY_PARAMETER_RESPONSE = "utter_clarify_parameter"
+OFFER_HUMAN_RESPONSE = "utter_offer_human_after_repeat"
 # A parameter the customer says they did NOT mean: "不是柜台，是ATM" -> 柜台 is not a parameter.
 _NEGATION_BEFORE = re.compile(r"(不是|并非|不要|不)\s*(在|用|问|说)?\s*$")
 
@@ -145,10 +146,15 @@ class ActionAnswerTopic(Action):
             return []
         mentions = message_mentions(tracker) or clarified_mentions(tracker)
         topic = knowledge.topics().topics[name]
-        if not mentions and name == tracker.get_slot(TOPIC_SLOT) and topic.answer in previous_turn_responses(tracker):
+        if not mentions and name == tracker.get_slot(TOPIC_SLOT):
             # The same question again ("那要是输错好几次被锁了呢" after the password answer): the
-            # answer did not do; the next step usually does, and it is never the same reply.
-            return await give_next_step(topic, dispatcher, tracker, domain)
+            # answer did not do; the next step usually does. Asked a third time: a person.
+            previous = previous_turn_responses(tracker)
+            if topic.answer in previous:
+                return await give_next_step(topic, dispatcher, tracker, domain)
+            if topic.next_step in previous:
+                dispatcher.utter_message(response=OFFER_HUMAN_RESPONSE)
+                return []
         return await answer_topic(name, mentions, dispatcher, tracker, domain)
 
 

@@ -1,4 +1,4 @@
-"""The Rasa server as the Procfile starts it: Rasa's own command line plus four guards.
+"""The Rasa server as the Procfile starts it: Rasa's own command line plus five guards.
 
 `python -m bot.rasa_server run ...` is `python -m rasa run ...` with the guards installed.
 Each fixes a failure of stock Rasa 3.6 that was observed on this project's stack (the
@@ -29,17 +29,23 @@ tests are in tests/reliability/; behaviour and guarantees: docs/reliability.md).
    collector's permanent generation (gc.freeze), so collections only walk what turns
    create. A model replaced at run time (PUT /model) stays frozen, i.e. is never freed:
    restart the server to change models in production.
+5. Checking the action server's answers: stock Rasa validates every answer with
+   `jsonschema.validate`, which first re-checks Rasa's own schema against the JSON-Schema
+   meta-schema, on every custom action (two thirds of such a turn's CPU, measured with
+   py-spy). The guard builds the validator once; answers are still checked the same way and a
+   malformed one is refused with Rasa's error.
 """
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import logging
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import redis
-from rasa.core.actions.action import Action, ActionExecutionRejection, create_bot_utterance
+from rasa.core.actions.action import Action, ActionExecutionRejection, RemoteAction, create_bot_utterance
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.core.processor import MessageProcessor
@@ -261,6 +267,41 @@ async def _freeze_loaded_model(app: Any, _loop: Any) -> None:
                 gc.get_freeze_count())
 
 
+# -- 5. the action server's answers checked with a validator built once -------------------
+RESPONSE_FORMAT_HELP = (". Failed to validate Action server response from API, make sure your response from "
+                        "the Action endpoint is valid. For more information about the format visit "
+                        "https://rasa.com/docs/rasa/custom-actions")
+
+
+@functools.lru_cache(maxsize=1)
+def action_response_validator() -> Any:
+    """Rasa's schema for an action server's answer, with its validator class, checked against
+    the meta-schema once. Stock Rasa calls `jsonschema.validate(result, schema)`, which checks
+    the schema itself against the draft 2020-12 meta-schema on every call: two thirds of the
+    CPU of a turn that runs a custom action (docs/performance.md)."""
+    from jsonschema.validators import validator_for
+
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
+    """As stock Rasa: the most relevant error (jsonschema's best_match) is raised, with Rasa's hint."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(action_response_validator().iter_errors(result))
+    if error is not None:
+        error.message += RESPONSE_FORMAT_HELP
+        raise error
+    return True
+
+
+def _guard_action_result_validation() -> None:
+    RemoteAction._validate_action_result = _validate_action_result  # idempotent: the same function
+
+
 def install() -> None:
     """Installs the guards (idempotent; the fourth is registered with guard 2's app) and the
     conversation helpers: several questions in one message become several turns
@@ -269,6 +310,7 @@ def install() -> None:
     _guard_actions()
     _guard_rest_answers()
     _guard_lock_store()
+    _guard_action_result_validation()
     several_questions.install()
     typed_buttons.install()
     no_repeat.install()
