@@ -23,7 +23,9 @@ _PLACE = re.compile(r"[\u4e00-\u9fff]{1,12}?(?:支行|分行|营业厅|营业部
 _PLACE_LEAD = re.compile(r"^.*(?:在|去|到|于|的|是)")
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _LAST4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
-_COMPLAINT_LEAD = re.compile(r"^\s*(?:我|我们)?(?:要|想|必须)?(?:投诉|举报|反映)(?:一下|你们|你们的)?[\s,，。:：!！]*")
+# "我要投诉你们网点的柜员" says whom, not what happened: the form still asks.
+_ONLY_WHOM = re.compile(r"(网点|柜员|支行|分行|银行|客服|经理|工作人员|保安|大堂)[的]?[\s。!！]*$")
+_COMPLAINT_LEAD = re.compile(r"^\s*(?:我|我们)?(?:要|想|必须)?(?:投诉|举报|反映)(?:一下|你们的|你们)?[\s,，。:：!！]*")
 
 
 def normalized(text: str) -> str:
@@ -65,6 +67,6 @@ def complaint_story(text: str) -> Optional[str]:
     """What happened, from "我要投诉 <what happened>"; None if only the wish to complain was said."""
     whole = normalized(text).strip()
     rest = _COMPLAINT_LEAD.sub("", whole, count=1).strip()
-    if rest != whole:  # "我要投诉 ..." : the story is what follows
-        return rest if len(rest) >= 4 else None
+    if rest != whole:  # "我要投诉 ..." : the story is what follows, unless it only names whom
+        return rest if len(rest) >= 4 and not _ONLY_WHOM.search(rest) else None
     return whole if len(whole) >= 8 else None  # "你们乱扣我手续费，我要投诉": all of it

@@ -107,7 +107,7 @@ def test_lost_card_is_frozen_after_confirmation(stack, actions_url, tokens, core
 def test_complaint_ticket_then_its_status(actions_url, tokens):
     token = tokens["C1003"]
     slots = {"complaint_description": "在网点排队等了两个小时，还被乱扣了20元手续费", "complaint_time": "昨天下午",
-             "complaint_outcome": "退还手续费"}
+             "complaint_outcome": "退还手续费", "complaint_confirmed": True}
     created = call_action(actions_url, "action_submit_complaint", "cmp-1", [user_event("退还手续费", "inform", token)], slots=slots)
     ticket = slot_events(created)["complaint_ticket"]
     assert ticket.startswith("TS") and ticket in texts(created)

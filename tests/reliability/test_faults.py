@@ -52,8 +52,8 @@ def say(stack, sender: str, text: str, token: str):
 def test_action_server_killed_mid_conversation_kind_message_then_continues(stack, token):
     sender = new_sender("fault-actions")
     assert "您的账户余额" in joined(say(stack, sender, BALANCE, token))
-    asked = say(stack, sender, "我的信用卡丢了", token)
-    assert CREDIT_CARD in button_titles(asked), asked  # the card-lost form is waiting for the card
+    asked = say(stack, sender, "我的卡丢了", token)
+    assert CREDIT_CARD in button_titles(asked), asked  # the card-lost form asks which card
     before = stack.tracker(sender)
 
     stack.stop("actions")
@@ -75,7 +75,7 @@ def test_action_server_killed_mid_conversation_kind_message_then_continues(stack
     assert "确认要马上冻结" in joined(say(stack, sender, CREDIT_CARD, token))
     after = stack.tracker(sender)
     assert comparable(after["events"][:len(before["events"])]) == comparable(before["events"])
-    assert user_texts(after) == [BALANCE, "我的信用卡丢了", CREDIT_CARD, BALANCE, CREDIT_CARD]
+    assert user_texts(after) == [BALANCE, "我的卡丢了", CREDIT_CARD, BALANCE, CREDIT_CARD]
     failed = [e for e in after["events"] if e["event"] == "bot" and e.get("metadata", {}).get("action_failed")]
     assert [e["text"] for e in failed] == [KIND_MESSAGE, KIND_MESSAGE]
     assert after["active_loop"].get("name") == "card_lost_form"
@@ -112,7 +112,7 @@ def test_core_banking_trouble_kind_message_within_the_timeout_and_a_person(stack
 def test_redis_restart_mid_conversation_refuses_clearly_and_keeps_everything(stack, token):
     sender = new_sender("fault-redis")
     assert "您的账户余额" in joined(say(stack, sender, BALANCE, token))
-    assert CREDIT_CARD in button_titles(say(stack, sender, "我的信用卡丢了", token))
+    assert CREDIT_CARD in button_titles(say(stack, sender, "我的卡丢了", token))
     before = stack.tracker(sender)
 
     stack.stop_redis()
@@ -136,6 +136,6 @@ def test_redis_restart_mid_conversation_refuses_clearly_and_keeps_everything(sta
     after = stack.tracker(sender)
     assert comparable(after["events"][:len(before["events"])]) == comparable(before["events"])
     # The refused message was not stored: the client has to send it again (it did).
-    assert user_texts(after) == [BALANCE, "我的信用卡丢了", CREDIT_CARD]
+    assert user_texts(after) == [BALANCE, "我的卡丢了", CREDIT_CARD]
     # New conversations work too.
     assert "您的账户余额" in joined(say(stack, new_sender("fault-redis-after"), BALANCE, token))
