@@ -86,6 +86,8 @@ class ValidateComplaintForm(BankFormValidation):
     async def extract_complaint_place(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
         """Said when answering any question of the form ("昨天下午在人民路支行"), or at the start."""
         asked = self.asked(tracker)
+        if tracker.get_slot("complaint_place"):  # the first branch named is the one it happened at
+            return {}
         if asked and self.answers(tracker, asked):
             place = place_phrase(text_of(tracker))
             return {"complaint_place": place[:60]} if place else {}

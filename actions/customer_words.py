@@ -15,12 +15,13 @@ _DAY = (r"(?:今天|昨天|前天|大前天|刚才|刚刚|上周[一二三四五
         r"|上个?(?:星期|礼拜)[一二三四五六日天]?|(?:星期|礼拜|周)[一二三四五六日天]"
         r"|上个月|这个月|月初|月底|\d{1,2}月\d{1,2}[日号]|\d{1,2}[日号])")
 _PART_OF_DAY = r"(?:早上|上午|中午|下午|傍晚|晚上|夜里|凌晨)"
-_CLOCK = r"(?:\d{1,2}点(?:半|\d{1,2}分?)?(?:左右)?)"
+_CLOCK = r"(?:(?:\d{1,2}|[一二两三四五六七八九十]{1,3})点(?:半|\d{1,2}分?)?(?:左右)?)"
 _WHEN = re.compile(rf"{_DAY}(?:{_PART_OF_DAY})?(?:{_CLOCK})?|{_PART_OF_DAY}{_CLOCK}?|{_CLOCK}")
 # A travel date is a day, not "下个月": 12月10号, 10号, 下周三.
 _TRAVEL_DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]|(?<!\d)\d{1,2}[日号]|下(?:周|个?星期|个?礼拜)[一二三四五六日天]")
 _PLACE = re.compile(r"[\u4e00-\u9fff]{1,12}?(?:支行|分行|营业厅|营业部|分理处)")
-_PLACE_LEAD = re.compile(r"^.*(?:在|去|到|于|的|是)")
+# Words before a branch's name that are not part of it: "在人民路支行", "希望支行给个说法".
+_PLACE_LEAD = re.compile(r"^.*(?:在|去|到|于|的|是|希望|要求|让|请|叫)")
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _LAST4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 # "我要投诉你们网点的柜员" says whom, not what happened: the form still asks.

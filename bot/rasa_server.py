@@ -51,7 +51,7 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
-from bot import no_repeat, several_questions, typed_buttons
+from bot import in_context, no_repeat, several_questions, typed_buttons
 
 logger = logging.getLogger("bot.rasa_server")  # not "__main__" when run with -m
 
@@ -306,13 +306,15 @@ def install() -> None:
     """Installs the guards (idempotent; the fourth is registered with guard 2's app) and the
     conversation helpers: several questions in one message become several turns
     (bot/several_questions.py); a button's title typed means the button (bot/typed_buttons.py);
-    the same reply is never sent twice in a row (bot/no_repeat.py)."""
+    an unsure message that fits the current topic is about it (bot/in_context.py); the same
+    reply is never sent twice in a row (bot/no_repeat.py)."""
     _guard_actions()
     _guard_rest_answers()
     _guard_lock_store()
     _guard_action_result_validation()
     several_questions.install()
     typed_buttons.install()
+    in_context.install()
     no_repeat.install()
 
 

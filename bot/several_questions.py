@@ -10,7 +10,7 @@ something different is therefore handled as one turn per question, in the order 
    so a story told with commas stays one ("我要投诉 昨天在人民路支行排队两个小时都没人管").
 2. Each clause that may start a question is classified by the loaded model (joining words
    dropped). It starts one when its intent asks for business (not a greeting, thanks, yes/no
-   or a bare parameter) with confidence >= 0.6 (>= 0.8 after a comma).
+   or a bare parameter) with confidence >= 0.5 (>= 0.8 after a comma).
 3. The other clauses stay with the question before them ("我的卡丢了，是信用卡": one question).
    Fewer than two different questions: the message is handled as it is.
 4. Otherwise each question (with its clauses) is handled as its own user turn, under the
@@ -35,7 +35,8 @@ from bot import question_cues
 
 logger = logging.getLogger(__name__)
 
-QUESTION_CONFIDENCE = 0.6
+# A clause after a sentence end or a joiner: a business intent the NLU would not fall back on.
+QUESTION_CONFIDENCE = 0.5
 # After a comma or a space a clause must be a question this sure to be a question of its own.
 WEAK_QUESTION_CONFIDENCE = 0.8
 MAX_QUESTIONS = 4

@@ -254,3 +254,45 @@ def test_the_responses_of_the_previous_turn():
               {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_reset_password"}},
               {"event": "user", "text": "被锁了呢"}]
     assert previous_turn_responses(tracker(events=events)) == ["utter_reset_password"]
+
+
+# ------------------------------------------------------------------ facts in the customer's words
+@pytest.mark.parametrize("text, when", [("上周五下午三点左右", "上周五下午三点左右"), ("昨天下午在人民路支行", "昨天下午"),
+                                        ("前天上午10点", "前天上午10点")])
+def test_time_phrases(text, when):
+    from actions.customer_words import time_phrase
+
+    assert time_phrase(text) == when
+
+
+@pytest.mark.parametrize("text, place", [("昨天下午在人民路支行", "人民路支行"), ("上周在城东支行办业务", "城东支行"),
+                                         ("希望支行给个说法", None), ("在网点排队", None)])
+def test_branch_names(text, place):
+    from actions.customer_words import place_phrase
+
+    assert place_phrase(text) == place
+
+
+@pytest.mark.parametrize("text, story", [("我要投诉 在网点排队两个小时都没人管", "在网点排队两个小时都没人管"),
+                                         ("我要投诉你们的柜员态度差", "柜员态度差"),
+                                         ("我要投诉你们网点的柜员", None), ("我要投诉", None)])
+def test_the_story_in_the_first_message_of_a_complaint(text, story):
+    from actions.customer_words import complaint_story
+
+    assert complaint_story(text) == story
+
+
+# ------------------------------------------------------------------ unsure, but about the current topic
+def test_an_unsure_message_about_the_current_topic_is_taken_as_it():
+    from bot.in_context import in_context
+
+    parse = {"intent": {"name": "nlu_fallback", "confidence": 0.45},
+             "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "reset_password", "confidence": 0.41},
+                                {"name": "inform", "confidence": 0.28}]}
+    resolved = in_context(parse, "password_reset")
+    assert resolved["intent"] == {"name": "reset_password", "confidence": 0.41}
+    assert resolved["in_context"] == "password_reset"
+    assert in_context(parse, "branch_hours") is parse  # a guess about another topic stays a fallback
+    assert in_context(parse, None) is parse
+    sure = {"intent": {"name": "greet", "confidence": 0.9}, "intent_ranking": []}
+    assert in_context(sure, "password_reset") is sure
