@@ -4,7 +4,8 @@ Customers, elderly ones and WeChat users especially, type what a button says ("�
 "接着办", "帮我申请") instead of tapping it. When the text of a message is the title of a
 button the bot has just shown (or most of exactly one title), the message is understood as
 that button's payload: the payload's intent and entities, with the customer's own words kept
-as the text. Only the buttons of the bot's last turn count, so an old menu never decides.
+as the text. A bare number means the one button whose title starts with it ("5" for
+"5 非常满意"). Only the buttons of the bot's last turn count, so an old menu never decides.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ logger = logging.getLogger(__name__)
 MIN_SHARE_OF_TITLE = 0.6
 MIN_PARTIAL_CHARS = 3
 _NOISE = re.compile(r"[\s,，.。!！?？~～、]+")
+_NUMBER = re.compile(r"\d+")
+_LEADING_NUMBER = re.compile(r"\s*(\d+)(?!\d)")
 
 
 def _clean(text: str) -> str:
@@ -47,9 +50,17 @@ def typed_payload(text: str, buttons: List[Dict[str, Any]]) -> Optional[str]:
     exact = [b for b, title in titled if title == said]
     if exact:
         return str(exact[0]["payload"])
+    if _NUMBER.fullmatch(said):
+        numbered = [b for b in buttons if b.get("payload") and _leading_number(str(b.get("title") or "")) == said]
+        return str(numbered[0]["payload"]) if len(numbered) == 1 else None
     partial = [b for b, title in titled
                if len(said) >= MIN_PARTIAL_CHARS and said in title and len(said) >= MIN_SHARE_OF_TITLE * len(title)]
     return str(partial[0]["payload"]) if len(partial) == 1 else None
+
+
+def _leading_number(title: str) -> Optional[str]:
+    match = _LEADING_NUMBER.match(title)
+    return match.group(1) if match else None
 
 
 def install() -> None:

@@ -237,6 +237,18 @@ def test_a_typed_title_means_the_button():
     assert last_buttons(events) == shown
 
 
+def test_a_bare_number_means_the_button_it_starts():
+    from bot.typed_buttons import typed_payload
+
+    rating = [{"title": f"{n} 分", "payload": f'/give_rating{{"amount": {n}}}'} for n in (5, 4, 3, 2, 1)]
+    rating[0]["title"] = "5 非常满意"
+    assert typed_payload("5", rating) == '/give_rating{"amount": 5}'
+    assert typed_payload(" 1 ", rating) == '/give_rating{"amount": 1}'
+    assert typed_payload("6", rating) is None
+    assert typed_payload("50", rating) is None  # 50 is not "5 非常满意"
+    assert typed_payload("5", [{"title": "确认冻结", "payload": "/affirm"}]) is None
+
+
 # ------------------------------------------------------------------ what the conversation was about
 def test_recent_topics_newest_first():
     from actions.dialogue import recent_topics
@@ -296,3 +308,12 @@ def test_an_unsure_message_about_the_current_topic_is_taken_as_it():
     assert in_context(parse, None) is parse
     sure = {"intent": {"name": "greet", "confidence": 0.9}, "intent_ranking": []}
     assert in_context(sure, "password_reset") is sure
+
+
+def test_an_unsure_message_naming_a_parameter_of_the_current_topic_is_a_follow_up():
+    from bot.in_context import in_context
+
+    parse = {"intent": {"name": "nlu_fallback", "confidence": 0.45}, "entities": [{"entity": "mobile_issue", "value": "下载"}],
+             "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "ask_card_activation", "confidence": 0.3}]}
+    assert in_context(parse, "mobile_banking")["intent"]["name"] == "inform"
+    assert in_context(parse, "loan_rate") is parse
