@@ -124,7 +124,7 @@ class LoanMaterials(_Model):
 
 # ---------------------------------------------------------------- topics.yml
 PARAMETERS = ("channel", "transfer_type", "card_type", "loan_type", "customer_type", "time_of_week",
-              "account_holder", "mobile_issue", "amount")
+              "account_holder", "mobile_issue", "password_issue", "amount")
 _ANSWER_NAME = r"^(utter|action)_[a-z0-9_]+$"
 
 

@@ -58,7 +58,7 @@ def test_dates_counts_and_long_numbers_are_not_amounts(nlp, text):
 def test_every_pattern_file_label_is_a_known_entity():
     labels = {p["label"] for p in spacy_pipeline.load_patterns()}
     assert labels == {"loan_type", "customer_type", "transfer_type", "card_type", "channel", "time_of_week",
-                      "account_holder", "mobile_issue", "destination"}
+                      "account_holder", "mobile_issue", "password_issue", "destination"}
 
 
 def test_patterns_carry_their_canonical_value_as_id():
