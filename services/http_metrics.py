@@ -77,19 +77,30 @@ class MetricsMiddleware:
         route = route_template(scope["app"].router.routes, scope)
         status = 500
         started = time.perf_counter()
+        observed = False
+
+        def observe() -> None:
+            nonlocal observed
+            if not observed:
+                observed = True
+                self.metrics.in_progress.dec()
+                self.metrics.observe(scope.get("method", ""), route, status, time.perf_counter() - started)
 
         async def capture(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Counted before the last byte leaves: a client that scrapes /metrics right
+                # after its answer always finds its own request in the figures.
+                observe()
             await send(message)
 
         self.metrics.in_progress.inc()
         try:
             await self.app(scope, receive, capture)
         finally:
-            self.metrics.in_progress.dec()
-            self.metrics.observe(scope.get("method", ""), route, status, time.perf_counter() - started)
+            observe()
 
 
 def serve_metrics(app: FastAPI, metrics: HttpMetrics) -> None:
