@@ -52,6 +52,9 @@ class DeskSettings(BaseSettings):
     live_check_seconds: float = Field(5.0, env="AGENT_DESK_LIVE_CHECK_SECONDS")
     login_max_failures: int = Field(5, env="AGENT_DESK_LOGIN_MAX_FAILURES")
     login_lock_seconds: int = Field(300, env="AGENT_DESK_LOGIN_LOCK_SECONDS")
+    # Reverse proxies (comma-separated addresses, "*" = any) whose X-Forwarded-For names the
+    # client; the login lock-out counts failures per username *and* client address.
+    trusted_proxies: str = Field("", env="AGENT_DESK_TRUSTED_PROXIES")
     seed_demo_agents: bool = Field(True, env="AGENT_DESK_SEED_DEMO")
     expose_docs: bool = Field(True, env="AGENT_DESK_EXPOSE_DOCS")
     # /ready answers 503 while Redis is down (the desk itself keeps serving from SQL; false =

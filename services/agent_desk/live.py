@@ -9,7 +9,7 @@ Keys (P = `<REDIS_KEY_PREFIX>:handoff`; all documented in services/agent_desk/RE
   P:handling_seconds         LIST  claim-to-close durations of recent handoffs (newest first)
   P:presence:<username>      STR   JSON {username, display_name, role, seen}, TTL = presence TTL
   P:viewed:<id>:<username>   STR   throttles "viewed" audit entries (TTL 300 s)
-  P:login_failures:<user>    STR   failed logins counter (TTL = lock time)
+  P:login_failures:<user>:<address>  STR  failed logins of one username from one address (TTL = lock time)
   P:meta:built_at            STR   when the projection was last rebuilt from SQL
   P:events                   pub/sub channel of live events (JSON)
 
@@ -71,8 +71,8 @@ class LiveKeys:
     def viewed(self, handoff_id: str, username: str) -> str:
         return f"{self.base}:viewed:{handoff_id}:{username}"
 
-    def login_failures(self, username: str) -> str:
-        return f"{self.base}:login_failures:{username}"
+    def login_failures(self, username: str, source: str) -> str:
+        return f"{self.base}:login_failures:{username}:{source}"
 
     @property
     def handling(self) -> str:
@@ -236,25 +236,28 @@ class LiveState:
         except redis.RedisError:
             return True
 
-    def login_locked(self, username: str, max_failures: int) -> bool:
+    # Counted per username and client address: someone guessing agent1's password from their
+    # own address locks only themselves out, never agent1 at their desk.
+    def login_locked(self, username: str, source: str, max_failures: int) -> bool:
         try:
-            value = self.client.get(self.keys.login_failures(username))
+            value = self.client.get(self.keys.login_failures(username, source))
         except redis.RedisError:
             return False
         return value is not None and int(value) >= max_failures
 
-    def login_failed(self, username: str, lock_seconds: int) -> None:
+    def login_failed(self, username: str, source: str, lock_seconds: int) -> None:
+        key = self.keys.login_failures(username, source)
         try:
             with self.client.pipeline(transaction=True) as pipe:
-                pipe.incr(self.keys.login_failures(username))
-                pipe.expire(self.keys.login_failures(username), lock_seconds)
+                pipe.incr(key)
+                pipe.expire(key, lock_seconds)
                 pipe.execute()
         except redis.RedisError as exc:
             log.warning("login failure counter not updated: %s", exc)
 
-    def login_succeeded(self, username: str) -> None:
+    def login_succeeded(self, username: str, source: str) -> None:
         try:
-            self.client.delete(self.keys.login_failures(username))
+            self.client.delete(self.keys.login_failures(username, source))
         except redis.RedisError:
             pass
 

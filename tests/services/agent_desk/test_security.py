@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import time
+from urllib.parse import urlsplit
 
 import jwt
 import pytest
@@ -84,6 +86,27 @@ def test_login_failures_are_rejected_and_locked(make_desk) -> None:
     assert r.status_code == 429
     r = requests.post(private.url + "/api/auth/login", json={"username": "nobody", "password": "x"}, timeout=10)
     assert r.status_code == 401
+
+
+def _login_from(desk: DeskProcess, source: str, username: str, password: str) -> int:
+    """POST /api/auth/login from a given loopback address (127.0.0.x are all this machine)."""
+    url = urlsplit(desk.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10, source_address=(source, 0))
+    try:
+        connection.request("POST", "/api/auth/login", json.dumps({"username": username, "password": password}),
+                           {"Content-Type": "application/json"})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_an_attacker_cannot_lock_an_agent_out(make_desk) -> None:
+    """The lock-out counts per username and address: guessing from elsewhere locks only the guesser."""
+    private = make_desk(AGENT_DESK_LOGIN_MAX_FAILURES="3")
+    attacker, agent_desk = "127.0.0.7", "127.0.0.1"
+    assert [_login_from(private, attacker, "agent1", f"guess{n}") for n in range(3)] == [401, 401, 401]
+    assert _login_from(private, attacker, "agent1", "agent1-demo") == 429  # the guesser is locked out
+    assert _login_from(private, agent_desk, "agent1", "agent1-demo") == 200  # agent1 at her desk is not
 
 
 def test_security_headers_and_validation_errors(desk: DeskProcess) -> None:

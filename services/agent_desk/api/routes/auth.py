@@ -14,17 +14,17 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 @router.post("/login", response_model=TokenOut)
 def login(body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep, live: LiveDep) -> TokenOut:
     username = body.username.strip()
-    if live.login_locked(username, settings.login_max_failures):
+    client = request.client.host if request.client else ""
+    if live.login_locked(username, client, settings.login_max_failures):
         raise errors.TooManyAttempts()
     agent = session.query(Agent).filter(Agent.username == username).one_or_none()
     ok = verify_password(body.password, agent.password_hash if agent else DUMMY_HASH)
-    client = request.client.host if request.client else ""
     if not ok or agent is None or not agent.active:
-        live.login_failed(username, settings.login_lock_seconds)
+        live.login_failed(username, client, settings.login_lock_seconds)
         session.add(AuditEvent(actor_type="agent", actor=username[:64], action="login_failed", detail={"ip": client}))
         session.commit()
         raise errors.InvalidCredentials()
-    live.login_succeeded(username)
+    live.login_succeeded(username, client)
     live.touch_presence(agent)
     session.add(AuditEvent(actor_type="agent", actor=agent.username, action="login", detail={"ip": client}))
     session.commit()
