@@ -34,14 +34,19 @@ tests are in tests/reliability/; behaviour and guarantees: docs/reliability.md).
    meta-schema, on every custom action (two thirds of such a turn's CPU, measured with
    py-spy). The guard builds the validator once; answers are still checked the same way and a
    malformed one is refused with Rasa's error.
+
+Before any of them, `--cors "*"` is refused: browser origins are an allow-list
+(ALLOWED_ORIGINS, bot/settings.py).
 """
 from __future__ import annotations
 
 import asyncio
 import functools
 import gc
+import itertools
 import json
 import logging
+import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import redis
@@ -318,7 +323,23 @@ def install() -> None:
     no_repeat.install()
 
 
+def cors_origins(argv: List[str]) -> List[str]:
+    """The origins given to `--cors` (Rasa reads every argument up to the next option)."""
+    if "--cors" not in argv:
+        return []
+    after = argv[argv.index("--cors") + 1:]
+    return list(itertools.takewhile(lambda arg: not arg.startswith("-"), after))
+
+
+def refuse_wildcard_origins(argv: List[str]) -> None:
+    """`--cors "*"` lets any web site drive a customer's conversation from their browser."""
+    if "*" in cors_origins(argv):
+        raise SystemExit("refusing to start: --cors '*' allows every web site; set ALLOWED_ORIGINS to the "
+                         "origins the chat page is served from")
+
+
 def main() -> None:
+    refuse_wildcard_origins(sys.argv)
     install()
     from rasa.__main__ import main as rasa_main
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 from pydantic import BaseSettings, Field
 
@@ -27,6 +27,9 @@ class Settings(BaseSettings):
 
     rasa_port: int = 5005
     rasa_token: str = Field("", description="token for Rasa's HTTP API (generated for development)")
+    allowed_origins: str = Field("", description="space-separated origins that may call Rasa from a browser "
+                                 "(CORS) and open the app's socket.io; empty = Rasa's own address")
+    rest_channel_token: str = Field("", description="when set, the REST channel needs `Authorization: Bearer <it>`")
     action_port: int = 5055
     action_server_url: str = "http://127.0.0.1:5055/webhook"
 
@@ -51,3 +54,17 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def own_origins(rasa_port: int) -> List[str]:
+    """Where the demo chat page is served from: Rasa itself."""
+    return [f"http://localhost:{rasa_port}", f"http://127.0.0.1:{rasa_port}"]
+
+
+def allowed_origins(settings: Optional[Settings] = None) -> List[str]:
+    """The browser origins allowed to talk to Rasa (ALLOWED_ORIGINS); `*` is never allowed."""
+    settings = settings or get_settings()
+    origins = settings.allowed_origins.split() or own_origins(settings.rasa_port)
+    if "*" in origins:
+        raise ValueError("ALLOWED_ORIGINS may not contain '*': list the origins the chat page is served from")
+    return origins

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Dict, Mapping
 
 from bot.redis_setup import RedisTarget
-from bot.settings import PROJECT_ROOT, REDIS_KEY_PREFIX
+from bot.settings import PROJECT_ROOT, REDIS_KEY_PREFIX, own_origins
 
 PROCFILE = PROJECT_ROOT / "Procfile"
 EMBEDDED_REDIS_PROCESS = "redis"
@@ -71,6 +71,7 @@ class StackConfig:
             "PYTHONUNBUFFERED": "1",
         })
         env.update(self.extra_env)
+        env.setdefault("ALLOWED_ORIGINS", " ".join(own_origins(self.ports.rasa)))
         return env
 
     def processes(self, embedded_redis: bool) -> Dict[str, str]:

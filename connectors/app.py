@@ -55,7 +55,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.settings import get_settings
+from bot.settings import allowed_origins, get_settings
 from connectors.common import (
     Customer,
     InvalidCustomerToken,
@@ -249,7 +249,8 @@ class AppInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         global _active_channel
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        # An explicit allow-list: [] would switch the origin check off, "*" would allow any site.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=allowed_origins())
         self.sio = sio
         _active_channel = self
         bp = _SocketBlueprint(sio, SOCKETIO_PATH, "app_webhook", __name__)

@@ -1,24 +1,80 @@
-"""Rasa's REST channel, aware of human handoff (channel name `rest`).
+"""Rasa's REST channel, aware of human handoff and of whose conversation it is (channel `rest`).
 
 Same request and answer as Rasa's own (`POST /webhooks/rest/webhook {sender, message,
 metadata}` -> list of messages), plus:
 - while a person has the conversation, the customer's messages also go to the agent desk;
 - the agent's replies (REST cannot push) wait in the outbox and come first in the answer to
   the customer's next message, or from `GET /webhooks/rest/messages?sender=<id>`.
-The REST channel is for development, tests and trusted back ends: it does not authenticate
-the sender. Customers use the app or WeChat channels.
+
+The REST channel is for development, tests and trusted back ends; customers use the app or
+WeChat channels, and the deployment files leave it out (deploy/credentials.yml). Who may ask:
+- with `REST_CHANNEL_TOKEN` set, every request needs `Authorization: Bearer <that token>`;
+- sender ids of the authenticated channels (`app-`, `wechat-`) are refused: those
+  conversations are reachable only through their own channel;
+- a customer token (`metadata.customer_token` on POST, header `X-Customer-Token` on GET) must
+  be valid (else 401), and binds the conversation to its customer
+  (connectors/conversation_owner.py): later requests for that sender without that customer's
+  token are refused (401/403) before anything reaches the bot, the tracker or the desk.
+Refusals are JSON: `{"error": "..."}`.
 """
 from __future__ import annotations
 
-from typing import Text
+import hmac
+from typing import Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot.settings import get_settings
 from connectors import outbox
+from connectors.common import InvalidCustomerToken, bearer_token, verify_customer_token
+from connectors.conversation_owner import check_owner
 from connectors.handoff import OnNewMessage, with_handoff_routing
+
+# Conversations of the authenticated channels; their sender ids come from a verified identity.
+RESERVED_SENDER_PREFIXES = ("app-", "wechat-")
+CUSTOMER_TOKEN_HEADER = "X-Customer-Token"
+
+
+def _refuse(status: int, error: str) -> response.HTTPResponse:
+    return response.json({"error": error}, status=status)
+
+
+def _sender_and_token(request: Request) -> "tuple[Optional[str], Optional[str]]":
+    """The sender id and customer token a request is for (POST body or GET query/header)."""
+    if request.method == "GET":
+        return request.args.get("sender"), request.headers.get(CUSTOMER_TOKEN_HEADER)
+    body = request.json if isinstance(request.json, dict) else {}
+    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    sender = body.get("sender")
+    return (str(sender) if sender is not None else None), metadata.get("customer_token")
+
+
+async def who_may_not_ask(request: Request) -> Optional[response.HTTPResponse]:
+    """The refusal for a request that may not use the conversation it names, else None."""
+    service_token = get_settings().rest_channel_token
+    if service_token and not hmac.compare_digest(bearer_token(request.headers.get("Authorization")) or "",
+                                                 service_token):
+        return _refuse(401, "the REST channel needs its service token (Authorization: Bearer ...)")
+    try:
+        sender, token = _sender_and_token(request)
+    except Exception:  # malformed JSON: Rasa's own handler answers it
+        return None
+    if not sender:
+        return None  # Rasa's handler (POST) or the route (GET) answers a missing sender
+    if sender.startswith(RESERVED_SENDER_PREFIXES):
+        return _refuse(403, "sender ids starting with 'app-' or 'wechat-' belong to the app and WeChat "
+                            "channels; use that channel")
+    customer_id = None
+    if token:
+        try:
+            customer_id = verify_customer_token(token).customer_id
+        except InvalidCustomerToken as exc:
+            return _refuse(401, f"the customer token is not valid ({exc}); log in again")
+    refusal = await check_owner(sender, customer_id)
+    return _refuse(refusal.status, refusal.error) if refusal else None
 
 
 class HandoffAwareRestInput(RestInput):
@@ -37,6 +93,12 @@ class HandoffAwareRestInput(RestInput):
             return await on_new_message(message)
 
         blueprint = super().blueprint(with_handoff_routing(deliver_waiting_then_handle))
+
+        @blueprint.middleware("request")
+        async def only_the_conversations_own_customer(request: Request) -> Optional[response.HTTPResponse]:
+            if request.method in ("POST", "GET") and request.path.rstrip("/").endswith(("/webhook", "/messages")):
+                return await who_may_not_ask(request)
+            return None
 
         @blueprint.route("/messages", methods=["GET"])
         async def waiting_messages(request: Request) -> response.HTTPResponse:

@@ -266,3 +266,44 @@ def test_socketio_over_websocket_transport(channel_stack: ChannelStack) -> None:
     assert events[1][0] == "bot_uttered" and events[1][1]["text"]
     refused = asyncio.run(talk(mint_customer_token(channel_stack.jwt_secret, customer, ttl_seconds=-5)))
     assert refused[0][0] == "refused"
+
+
+FOREIGN_ORIGIN = "https://evil.example"
+
+
+def test_cors_preflight_from_a_foreign_origin_is_refused(channel_stack: ChannelStack) -> None:
+    def preflight(origin: str) -> requests.Response:
+        return requests.options(app_url(channel_stack, "/webhook"), timeout=10, headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type"})
+
+    own = channel_stack.rasa_url  # the demo page is served by Rasa itself
+    assert preflight(own).headers.get("Access-Control-Allow-Origin") == own
+    foreign = preflight(FOREIGN_ORIGIN)
+    assert foreign.headers.get("Access-Control-Allow-Origin") not in (FOREIGN_ORIGIN, "*"), dict(foreign.headers)
+
+
+def test_socketio_from_a_foreign_origin_is_refused(channel_stack: ChannelStack) -> None:
+    token = mint_customer_token(channel_stack.jwt_secret, new_customer())
+
+    async def connect(origin: str) -> None:
+        client = socketio.AsyncClient(reconnection=False)
+        await client.connect(channel_stack.rasa_url, socketio_path="/webhooks/app/socket.io", auth={"token": token},
+                             headers={"Origin": origin}, transports=["polling"], wait_timeout=10)
+        await client.disconnect()
+
+    asyncio.run(connect(channel_stack.rasa_url))  # the page's own origin connects
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        asyncio.run(connect(FOREIGN_ORIGIN))
+
+
+def test_a_wildcard_origin_is_refused_at_start() -> None:
+    from bot.rasa_server import cors_origins, refuse_wildcard_origins
+    from bot.settings import Settings, allowed_origins
+
+    assert cors_origins(["run", "--cors", "http://a", "http://b", "--port", "5005"]) == ["http://a", "http://b"]
+    with pytest.raises(SystemExit):
+        refuse_wildcard_origins(["run", "--cors", "*", "--enable-api"])
+    with pytest.raises(ValueError):
+        allowed_origins(Settings(allowed_origins="https://chat.bank.example *"))
+    assert allowed_origins(Settings(rasa_port=5123)) == ["http://localhost:5123", "http://127.0.0.1:5123"]

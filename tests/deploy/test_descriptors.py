@@ -490,7 +490,10 @@ def test_entrypoint_runs_each_procfile_line_with_the_deployment_environment():
         if process == "rasa":
             assert argv[argv.index("--model") + 1] == env["RASA_MODEL"]
             assert argv[argv.index("--auth-token") + 1] == env["RASA_TOKEN"]
-            assert argv[argv.index("--cors") + 1] == "*"
+            cors = argv.index("--cors") + 1
+            assert argv[cors:cors + len(env["ALLOWED_ORIGINS"].split())] == env["ALLOWED_ORIGINS"].split()
+            assert "*" not in argv, f"{name}: a wildcard origin"
+            assert argv[argv.index("--credentials") + 1] == "deploy/credentials.yml", name
             assert argv[argv.index("--endpoints") + 1] == "endpoints.yml"
 
 

@@ -8,49 +8,12 @@ for a rating -> the rating is stored with the handoff.
 """
 from __future__ import annotations
 
-import time
-from typing import Callable, List
-
 import pytest
-import requests
 
 from tests.support.conversation import Customer, joined
+from tests.support.desk import Desk, wait_for
 
 pytestmark = pytest.mark.stack
-
-
-class Desk:
-    def __init__(self, url: str, username: str, password: str) -> None:
-        self.url = url
-        response = requests.post(f"{url}/api/auth/login", json={"username": username, "password": password}, timeout=10)
-        response.raise_for_status()
-        self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-    def get(self, path: str, **params) -> dict:
-        response = requests.get(self.url + path, headers=self.headers, params=params, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def post(self, path: str, body: dict = None) -> dict:
-        response = requests.post(self.url + path, headers=self.headers, json=body or {}, timeout=10)
-        assert response.status_code < 300, response.text
-        return response.json()
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def outbox(stack, sender: str) -> List[dict]:
-    response = requests.get(f"{stack.rasa_url}/webhooks/rest/messages", params={"sender": sender}, timeout=10)
-    response.raise_for_status()
-    return response.json()
 
 
 def test_overseas_limit_goes_to_a_person_with_context_and_comes_back_for_a_rating(stack, tokens):
@@ -77,7 +40,7 @@ def test_overseas_limit_goes_to_a_person_with_context_and_comes_back_for_a_ratin
 
     agent.post(f"/api/handoffs/{detail['id']}/claim")
     agent.post(f"/api/handoffs/{detail['id']}/messages", {"text": "您好，我是人工客服，已看到您要去日本，额度马上帮您调。"})
-    delivered = wait_for(lambda: outbox(stack, customer.sender), "the agent's reply in the customer's outbox")
+    delivered = wait_for(customer.waiting, "the agent's reply in the customer's outbox")
     assert "已看到您要去日本" in joined(delivered)
 
     assert customer.say("好的，谢谢你") == []  # with a person: the bot does not answer
@@ -87,7 +50,7 @@ def test_overseas_limit_goes_to_a_person_with_context_and_comes_back_for_a_ratin
     assert transcript[0]["role"] == "customer"
 
     agent.post(f"/api/handoffs/{detail['id']}/close", {"resolution": "境外额度已调至5万", "back_to_bot": True})
-    rating_question = wait_for(lambda: outbox(stack, customer.sender), "the rating question")
+    rating_question = wait_for(customer.waiting, "the rating question")
     assert "打个分" in joined(rating_question)
 
     assert "谢谢您的评价" in customer.says("5")

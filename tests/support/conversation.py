@@ -28,6 +28,14 @@ class Customer:
     def says(self, text: str) -> str:
         return joined(self.say(text))
 
+    def waiting(self) -> List[dict]:
+        """The agent's replies waiting in this conversation's REST outbox (drains it)."""
+        headers = {"X-Customer-Token": self.token} if self.token else {}
+        response = requests.get(f"{self.stack.rasa_url}/webhooks/rest/messages", params={"sender": self.sender},
+                                headers=headers, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
 
 def joined(messages: List[dict]) -> str:
     return "\n".join(m.get("text") or "" for m in messages)
