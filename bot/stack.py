@@ -72,6 +72,9 @@ class StackConfig:
         })
         env.update(self.extra_env)
         env.setdefault("ALLOWED_ORIGINS", " ".join(own_origins(self.ports.rasa)))
+        # A development stack: demo agents (agent1/agent2/supervisor1) and the desk's API docs.
+        env.setdefault("AGENT_DESK_SEED_DEMO", "true")
+        env.setdefault("AGENT_DESK_EXPOSE_DOCS", "true")
         return env
 
     def processes(self, embedded_redis: bool) -> Dict[str, str]:

@@ -5,6 +5,8 @@ Enable it in credentials.yml:
     connectors.app.AppInput:
       max_message_chars: 2000        # longer messages -> 413, nothing reaches the bot
       outbox_ttl_seconds: 86400      # how long pushed messages wait for a REST client
+      login_max_failures: 10         # failed /login attempts per client address ...
+      login_window_seconds: 300      # ... within this window, then 429 until it ends
 
 Secrets and URLs come from the environment through bot/settings.py:
 CORE_BANKING_JWT_SECRET (verifies customer tokens), CORE_BANKING_URL (the demo page's
@@ -24,7 +26,9 @@ HTTP (all under /webhooks/app/):
   GET  /messages          bearer auth; returns {"messages": [...]} pushed to this customer
                           since the last call (and clears them).
   POST /login             demo page only: proxies {username, password} to core banking's
-                          POST /auth/login and returns its {access_token, ...}.
+                          POST /auth/login and returns its {access_token, ...}; 401 wrong
+                          credentials, 429 too many failures from this address
+                          (connectors/login_throttle.py).
   GET  /chat              the demo chat page (connectors/static/chat.html).
 socket.io (path /webhooks/app/socket.io/, the protocol Rasa Webchat speaks):
   connect with `auth={"token": <jwt>}` (or `?token=<jwt>`); a bad token refuses the
@@ -65,6 +69,7 @@ from connectors.common import (
     redis_key,
     verify_customer_token,
 )
+from connectors.login_throttle import DEFAULT_MAX_FAILURES, DEFAULT_WINDOW_SECONDS, LoginThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -201,15 +206,20 @@ class AppInput(InputChannel):
         return cls(
             max_message_chars=int(credentials.get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS)),
             outbox_ttl_seconds=int(credentials.get("outbox_ttl_seconds", DEFAULT_OUTBOX_TTL_SECONDS)),
+            login_throttle=LoginThrottle(
+                max_failures=int(credentials.get("login_max_failures", DEFAULT_MAX_FAILURES)),
+                window_seconds=int(credentials.get("login_window_seconds", DEFAULT_WINDOW_SECONDS))),
             user_message_evt=credentials.get("user_message_evt", "user_uttered"),
             bot_message_evt=credentials.get("bot_message_evt", "bot_uttered"),
         )
 
     def __init__(self, max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
                  outbox_ttl_seconds: int = DEFAULT_OUTBOX_TTL_SECONDS,
+                 login_throttle: Optional[LoginThrottle] = None,
                  user_message_evt: str = "user_uttered", bot_message_evt: str = "bot_uttered") -> None:
         self.max_message_chars = max_message_chars
         self.outbox_ttl_seconds = outbox_ttl_seconds
+        self.login_throttle = login_throttle or LoginThrottle()
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
         self.sio: Optional[AsyncServer] = None
@@ -301,6 +311,10 @@ class AppInput(InputChannel):
         async def login(request: Request) -> HTTPResponse:
             body = request.json if isinstance(request.json, dict) else {}
             payload = {"username": str(body.get("username", "")), "password": str(body.get("password", ""))}
+            address = request.remote_addr or request.ip or ""
+            if await self.login_throttle.blocked(address):
+                return response.json({"error": "too_many_attempts", "message": "登录失败次数太多，请 5 分钟后再试"},
+                                     status=429, headers={"Retry-After": str(self.login_throttle.window_seconds)})
             url = get_settings().core_banking_url.rstrip("/") + "/auth/login"
             try:
                 async with http_session().post(url, json=payload, timeout=aiohttp.ClientTimeout(total=5)) as resp:
@@ -310,7 +324,9 @@ class AppInput(InputChannel):
                 logger.warning("app channel: core banking login failed: %r", exc)
                 return response.json({"error": "unavailable", "message": "登录服务暂时不可用"}, status=503)
             if status != 200 or not isinstance(data, dict) or "access_token" not in data:
+                await self.login_throttle.failed(address)
                 return response.json({"error": "login_failed", "message": "用户名或密码错误"}, status=401)
+            await self.login_throttle.succeeded(address)
             return response.json({k: v for k, v in data.items() if k in ("access_token", "token_type", "expires_in", "customer_id")})
 
         @bp.route("/chat", methods=["GET"])

@@ -55,8 +55,9 @@ class DeskSettings(BaseSettings):
     # Reverse proxies (comma-separated addresses, "*" = any) whose X-Forwarded-For names the
     # client; the login lock-out counts failures per username *and* client address.
     trusted_proxies: str = Field("", env="AGENT_DESK_TRUSTED_PROXIES")
-    seed_demo_agents: bool = Field(True, env="AGENT_DESK_SEED_DEMO")
-    expose_docs: bool = Field(True, env="AGENT_DESK_EXPOSE_DOCS")
+    # Off unless asked for: `python -m bot run` (make run) and the tests ask for both.
+    seed_demo_agents: bool = Field(False, env="AGENT_DESK_SEED_DEMO")
+    expose_docs: bool = Field(False, env="AGENT_DESK_EXPOSE_DOCS")
     # /ready answers 503 while Redis is down (the desk itself keeps serving from SQL; false =
     # stay ready on SQL alone, see deploy/README.md "Probes").
     ready_requires_redis: bool = Field(True, env="AGENT_DESK_READY_REQUIRES_REDIS")

@@ -1,4 +1,4 @@
-"""Demo agents for development (AGENT_DESK_SEED_DEMO=true, the default; turn it off in production).
+"""Demo agents for development (only with AGENT_DESK_SEED_DEMO=true: `make run` sets it; off by default).
 
 | username    | password         | role       |
 |-------------|------------------|------------|

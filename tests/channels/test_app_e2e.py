@@ -7,9 +7,12 @@ Rasa Webchat uses) is exercised with a raw Engine.IO v4 client over `websockets`
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import time
 import uuid
 from typing import Any, Dict, List
+from urllib.parse import urlsplit
 
 import jwt
 import pytest
@@ -307,3 +310,22 @@ def test_a_wildcard_origin_is_refused_at_start() -> None:
     with pytest.raises(ValueError):
         allowed_origins(Settings(allowed_origins="https://chat.bank.example *"))
     assert allowed_origins(Settings(rasa_port=5123)) == ["http://localhost:5123", "http://127.0.0.1:5123"]
+
+
+def _login_from(stack: ChannelStack, source: str, username: str, password: str) -> int:
+    url = urlsplit(stack.rasa_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10, source_address=(source, 0))
+    try:
+        connection.request("POST", "/webhooks/app/login", json.dumps({"username": username, "password": password}),
+                           {"Content-Type": "application/json"})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_login_guessing_is_throttled_per_address(channel_stack: ChannelStack) -> None:
+    guesser = "127.0.0.9"  # another address of this machine: the other tests log in from 127.0.0.1
+    statuses = [_login_from(channel_stack, guesser, "C1002", f"guess{n}") for n in range(10)]
+    assert statuses == [401] * 10
+    assert _login_from(channel_stack, guesser, "C1002", "demo1234") == 429  # refused before core banking
+    assert _login_from(channel_stack, "127.0.0.1", "C1002", "demo1234") == 200  # the customer is not locked out

@@ -151,6 +151,7 @@ class DeskProcess:
             "AGENT_DESK_SERVICE_HOURS": "00:00-24:00",
             "AGENT_DESK_CALLBACK_BACKOFF_SECONDS": "0.1",
             "AGENT_DESK_LIVE_CHECK_SECONDS": "0.5",
+            "AGENT_DESK_SEED_DEMO": "true", "AGENT_DESK_EXPOSE_DOCS": "true",
         })
         env.update(extra)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

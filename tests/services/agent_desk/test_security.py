@@ -135,3 +135,18 @@ def test_live_stream_requires_an_agent_token(desk: DeskProcess, label: str) -> N
             return closed.value.code
 
     assert asyncio.run(attempt()) == 4401
+
+
+def test_demo_agents_and_api_docs_only_when_asked_for(make_desk, monkeypatch) -> None:
+    from services.agent_desk.config import DeskSettings
+
+    for name in ("AGENT_DESK_SEED_DEMO", "AGENT_DESK_EXPOSE_DOCS"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = DeskSettings(_env_file=None)
+    assert not defaults.seed_demo_agents and not defaults.expose_docs
+    production = make_desk(AGENT_DESK_SEED_DEMO="false", AGENT_DESK_EXPOSE_DOCS="false")
+    r = requests.post(production.url + "/api/auth/login", json={"username": "agent1", "password": "agent1-demo"},
+                      timeout=10)
+    assert r.status_code == 401
+    assert requests.get(production.url + "/openapi.json", timeout=10).status_code == 404
+    assert requests.get(production.url + "/docs", timeout=10).status_code == 404
