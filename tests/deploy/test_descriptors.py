@@ -522,3 +522,23 @@ def test_readme_documents_the_descriptors():
               for item in container.get("env", []) if "valueFrom" in item
               and not item["valueFrom"]["secretKeyRef"].get("optional")}
     assert needed <= set(d.readme_secret_keys())
+
+
+def test_nginx_never_logs_query_strings():
+    """Rasa's API token and socket.io's customer token travel in query strings (issue 12)."""
+    for path in (d.NGINX_CONF, d.DEPLOY / "nginx" / "rasa-scale-out.conf.j2"):
+        text = path.read_text(encoding="utf-8")
+        formats = re.findall(r"log_format\s+\w+\s+((?:'[^']*'\s*)+);", text)
+        assert formats, f"{path.name}: no log_format of its own (nginx's default logs $request)"
+        for fmt in formats:
+            assert "$request " not in fmt and '$request"' not in fmt and "$args" not in fmt \
+                and "$query_string" not in fmt and "$request_uri" not in fmt, (path.name, fmt)
+        for line in re.findall(r"^\s*access_log\s+([^;]+);", text, re.M):
+            parts = line.split()
+            assert parts[0] == "off" or len(parts) >= 2, f"{path.name}: 'access_log {line}' uses the default format"
+
+
+def test_deployments_use_wechat_safe_mode_by_default():
+    services = d.compose_raw()["services"].values()
+    modes = [str((s.get("environment") or {}).get("WECHAT_MODE", "")) for s in services if isinstance(s, dict)]
+    assert any(modes) and all(m in ("", "${WECHAT_MODE:-safe}") for m in modes), modes
