@@ -74,7 +74,12 @@ async def who_may_not_ask(request: Request) -> Optional[response.HTTPResponse]:
         except InvalidCustomerToken as exc:
             return _refuse(401, f"the customer token is not valid ({exc}); log in again")
     refusal = await check_owner(sender, customer_id)
-    return _refuse(refusal.status, refusal.error) if refusal else None
+    if refusal:
+        return _refuse(refusal.status, refusal.error)
+    if customer_id and request.method == "POST":
+        # What the stored conversation keeps instead of the token (bot/tracker_store.py).
+        request.json["metadata"].update({"customer_id": customer_id, "channel": "rest"})
+    return None
 
 
 class HandoffAwareRestInput(RestInput):

@@ -9,6 +9,7 @@ error, and nothing of it reaches the desk's transcript, the tracker or her outbo
 from __future__ import annotations
 
 import pytest
+import redis
 import requests
 
 from tests.support.conversation import Customer
@@ -72,3 +73,16 @@ def test_an_anonymous_conversation_is_bound_when_the_customer_logs_in(stack, tok
     assert post(stack, customer.sender, "查一下余额").status_code == 401
     assert post(stack, customer.sender, "查一下余额", {"customer_token": tokens["C1003"]}).status_code == 403
     assert customer.say("谢谢")  # the owner still can
+
+
+def test_no_customer_token_is_kept_in_redis(stack, tokens):
+    customer = Customer(stack, tokens["C1003"])
+    assert customer.says("查一下余额")
+    customer.says("我的卡丢了")
+    target = stack.config.redis
+    client = redis.Redis(host=target.host, port=target.port, db=target.db, password=target.password or None)
+    keys = [k for k in client.scan_iter(match=f"{stack.key_prefix}*{customer.sender}*")]
+    stored = b"".join(client.get(k) or b"" for k in keys if client.type(k) == b"string").decode("utf-8")
+    assert customer.sender in stored  # the tracker was found
+    assert tokens["C1003"] not in stored and "customer_token" not in stored
+    assert '"customer_id": "C1003"' in stored

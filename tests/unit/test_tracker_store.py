@@ -96,3 +96,19 @@ def test_new_events_keeps_live_order_and_drops_repeats():
     stored = turn(T0, "一")
     repeated = turn(T0 + 5, "二")
     assert new_events(stored, stored + repeated + repeated) == repeated
+
+
+def test_the_customer_token_is_never_stored():
+    """The token proves who the customer is during the turn; Redis keeps only the verified id."""
+    live = session_start(T0, token="secret.jwt.value") + [
+        UserUttered("查余额", {"name": "check_balance", "confidence": 0.9}, timestamp=T0 + 1,
+                    metadata={"customer_token": "secret.jwt.value", "customer_id": "C1003", "channel": "rest"})]
+    stored_text = LinearMergeRedisTrackerStore.serialise_tracker(tracker(live))
+    assert "secret.jwt.value" not in stored_text and "customer_token" not in stored_text
+    assert '"customer_id": "C1003"' in stored_text
+    stored = LinearMergeRedisTrackerStore(domain=None).deserialise_tracker("c1", stored_text)
+    # The next turn's live tracker (stored events + a new message with its token) merges
+    # without duplicating the stored events.
+    next_live = list(stored.events) + turn(T0 + 5, "再问一句")
+    merged = LinearMergeRedisTrackerStore._merge_trackers(stored, tracker(list(live) + turn(T0 + 5, "再问一句")))
+    assert len(merged.events) == len(next_live)
