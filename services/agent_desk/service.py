@@ -19,6 +19,7 @@ from services.agent_desk.live import LiveState
 from services.agent_desk.models import Agent, AuditEvent, Delivery, Handoff, Message
 from services.agent_desk.redact import mask, mask_name, mask_value
 from services.agent_desk.scheduling import ServiceHours, customer_message, estimate_wait_seconds
+from services.agent_desk.visibility import may_read
 from services.agent_desk import schemas
 
 if TYPE_CHECKING:
@@ -158,6 +159,8 @@ class HandoffDesk:
             .where(Handoff.id == handoff_id)).scalar()
         if handoff is None:
             raise errors.HandoffNotFound()
+        if viewer is not None and not may_read(handoff, viewer):
+            raise errors.Forbidden("该会话由其他坐席处理")
         if viewer is not None and self.live.first_view(handoff.id, viewer.name):
             self._audit(viewer, "viewed", handoff, None)
             self.session.commit()
@@ -318,9 +321,12 @@ class HandoffDesk:
         row = self.session.get(Delivery, delivery_id)
         if row is None or row.handoff_id != handoff_id:
             raise errors.DeliveryNotFound()
+        handoff = self._get(handoff_id)
+        if not may_read(handoff, actor):
+            raise errors.Forbidden("该会话由其他坐席处理")
         if row.status == "failed":
             row.status = "pending"
-            self._audit(actor, "delivery_retried", self._get(handoff_id), {"delivery_id": delivery_id})
+            self._audit(actor, "delivery_retried", handoff, {"delivery_id": delivery_id})
             self.session.commit()
             self.kick_delivery(handoff_id)
         return row

@@ -150,3 +150,45 @@ def test_demo_agents_and_api_docs_only_when_asked_for(make_desk, monkeypatch) ->
     assert r.status_code == 401
     assert requests.get(production.url + "/openapi.json", timeout=10).status_code == 404
     assert requests.get(production.url + "/docs", timeout=10).status_code == 404
+
+
+def test_an_agent_cannot_read_or_follow_another_agents_handoff(make_desk) -> None:
+    """Issue 12: agent2 opened agent1's handoff (200, customer + transcript) and got its live events."""
+    desk = make_desk()
+    created = desk.register()
+    hid = created["id"]
+    assert desk.get(f"/api/handoffs/{hid}", username="agent2").status_code == 200  # waiting: anyone may pick it
+    assert desk.post(f"/api/handoffs/{hid}/claim", username="agent1").status_code == 200
+
+    refused = desk.get(f"/api/handoffs/{hid}", username="agent2")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    assert hid not in [h["id"] for h in desk.get("/api/handoffs", username="agent2", params={"status": "active"}).json()]
+    assert desk.get(f"/api/handoffs/{hid}", username="agent1").status_code == 200
+    assert desk.get(f"/api/handoffs/{hid}", username="supervisor1").status_code == 200
+    assert desk.post(f"/api/handoffs/{hid}/messages", {"text": "我来"}, username="agent2").status_code == 403
+    assert desk.post(f"/api/handoffs/{hid}/close", {"back_to_bot": True}, username="agent2").status_code == 403
+    assert desk.post(f"/api/handoffs/{hid}/transfer", {"queue": "general"}, username="agent2").status_code == 403
+    assert desk.post(f"/api/handoffs/{hid}/deliveries/999999/retry", username="agent2").status_code == 404
+
+    secret_words = "我的卡号是多少来着"
+
+    async def events_seen_by(username: str) -> list:
+        async with websockets.connect(desk.url.replace("http", "ws") + "/api/live") as ws:
+            await ws.send(json.dumps({"type": "auth", "token": desk.token(username)}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "ready"
+            await asyncio.get_running_loop().run_in_executor(None, lambda: requests.post(
+                f"{desk.url}/internal/handoffs/{hid}/customer-messages", json={"text": secret_words},
+                headers=desk.service_headers, timeout=10).raise_for_status())
+            seen = []
+            while True:
+                try:
+                    seen.append(json.loads(await asyncio.wait_for(ws.recv(), 3)))
+                except asyncio.TimeoutError:
+                    return seen
+
+    agent2_saw = asyncio.run(events_seen_by("agent2"))
+    about_it = [e for e in agent2_saw if e.get("handoff_id") == hid]
+    assert about_it, agent2_saw  # the queue view still learns that something happened
+    assert secret_words not in json.dumps(agent2_saw, ensure_ascii=False)
+    agent1_saw = asyncio.run(events_seen_by("agent1"))
+    assert secret_words in json.dumps(agent1_saw, ensure_ascii=False)

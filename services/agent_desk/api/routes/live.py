@@ -21,6 +21,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from services.agent_desk.api.deps import load_agent
 from services.agent_desk.errors import DeskError
 from services.agent_desk.security import bearer_token
+from services.agent_desk.service import Actor
+from services.agent_desk.visibility import visible_event
 
 router = APIRouter(tags=["live"])
 
@@ -68,10 +70,16 @@ async def live_updates(websocket: WebSocket) -> None:
     await websocket.send_json({"type": "ready", "agent": {"username": agent.username,
                                                           "display_name": agent.display_name, "role": agent.role}})
 
+    viewer = Actor.of(agent)
+
     async def forward() -> None:
         while True:
             data = await queue.get()
-            await websocket.send_text(data)
+            try:
+                event = json.loads(data)
+            except ValueError:
+                continue
+            await websocket.send_text(json.dumps(visible_event(event, viewer), ensure_ascii=False))
 
     async def receive() -> None:
         while True:
