@@ -36,6 +36,9 @@ URGENT_INTENTS = frozenset({"report_card_lost", "request_human"})
 # yes/no questions are filled from the intent by the domain's mappings, not here).
 NOT_ANSWERS = frozenset({"ask_next_step", "stop_form", "resume_form", "logged_in", "request_human", "deny",
                          "affirm"})
+# Yes and no inside a story are words of the story ("希望给个说法" is not "不用了"): in a
+# free-text answer they count only when the NLU is sure.
+YES_NO = frozenset({"deny", "affirm"})
 
 
 # Small talk that is a question of its own, not an answer ("你是机器人吗" while asked for a story).
@@ -126,7 +129,8 @@ class BankFormValidation(FormValidationAction, abc.ABC):
         if self.asked(tracker) != slot:
             return False
         intent, sure, text = latest_intent(tracker), confidence(tracker), text_of(tracker)
-        if intent in NOT_ANSWERS and sure >= URGENT_CONFIDENCE:
+        needed = SWITCH_CONFIDENCE if intent in YES_NO and slot in self.free_text_slots else URGENT_CONFIDENCE
+        if intent in NOT_ANSWERS and sure >= needed:
             return False
         if intent in URGENT_INTENTS and intent not in self.trigger_intents and sure >= URGENT_CONFIDENCE:
             return False

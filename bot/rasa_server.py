@@ -155,9 +155,14 @@ async def _refuse_unstored_messages(request: Any, response: Any) -> Any:
     problem = await unreachable_store(agent) if agent is not None else None
     if problem is None:
         return None
+    logger.error("message from the REST channel not handled, conversation store unreachable (%s)", problem)
+    return store_unavailable_response()
+
+
+def store_unavailable_response() -> Any:
+    """503: the message was not handled because Redis is unreachable; the client may retry."""
     from sanic import response as sanic_response
 
-    logger.error("message from the REST channel not handled, conversation store unreachable (%s)", problem)
     return sanic_response.json({"error": {
         "code": "conversation_store_unavailable",
         "message": "The conversation store (Redis) is unreachable: the message was not handled. Try again later.",

@@ -11,8 +11,12 @@ something different is therefore handled as one turn per question, in the order 
 2. Each clause that may start a question is classified by the loaded model (joining words
    dropped). It starts one when its intent asks for business (not a greeting, thanks, yes/no
    or a bare parameter) with confidence >= 0.5 (>= 0.8 after a comma).
+   A clause that is nothing but a lead-in ("我孙子让我问一下", data/lexicon/filler.yml) is never
+   a question of its own.
 3. The other clauses stay with the question before them ("我的卡丢了，是信用卡": one question).
-   Fewer than two different questions: the message is handled as it is.
+   Fewer than two different questions: the message is handled as it is, except that one
+   clear question (>= 0.8) in a long message the NLU cannot place as a whole ("我们老两口想把
+   存款转到另一个银行去 要不要手续费啊 多了我们就去柜台办") is answered as that question.
 4. Otherwise each question (with its clauses) is handled as its own user turn, under the
    conversation's lock. A question that asks back (a form starts, a person is called) goes
    last, so the question on the customer's screen is the last thing they read and their next
@@ -26,12 +30,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Dict, List, Optional
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 
 from bot import question_cues
+from bot.nlu.normalizer import is_only_filler, load_filler
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +46,7 @@ QUESTION_CONFIDENCE = 0.5
 # After a comma or a space a clause must be a question this sure to be a question of its own.
 WEAK_QUESTION_CONFIDENCE = 0.8
 MAX_QUESTIONS = 4
+FALLBACK_INTENT = "nlu_fallback"
 METADATA_KEY = "several_questions"
 # Intents that are not a request of their own.
 NOT_QUESTIONS = frozenset({
@@ -61,7 +68,14 @@ class Clause:
 
     @property
     def may_start_question(self) -> bool:
+        if is_only_filler(self.text, _filler()):  # "我孙子让我问一下，…": the lead-in, not a question
+            return False
         return self.strong or question_cues.looks_like_request(self.text)
+
+
+@lru_cache(maxsize=1)
+def _filler():
+    return load_filler()
 
 
 def _split_at_joiners(sentence: str) -> List[str]:
@@ -141,9 +155,16 @@ async def plan(processor: MessageProcessor, message: UserMessage) -> Optional[Li
             intent = parse.get("intent") or {}
         parsed.append({"clause": part, "intent": intent})
     questions = group_questions(parsed)
+    if len(questions) == 1 and questions[0].confidence >= WEAK_QUESTION_CONFIDENCE:
+        return questions if await falls_back(processor, message) else None
     if len({q.intent for q in questions}) < 2:
         return None
     return in_answer_order(questions)[:MAX_QUESTIONS]
+
+
+async def falls_back(processor: MessageProcessor, message: UserMessage) -> bool:
+    whole = await processor.parse_message(UserMessage(message.text, sender_id=message.sender_id))
+    return (whole.get("intent") or {}).get("name") == FALLBACK_INTENT
 
 
 def turn_message(message: UserMessage, question: Question, part: int, of: int) -> UserMessage:

@@ -20,18 +20,23 @@ Refusals are JSON: `{"error": "..."}`.
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
+from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot.rasa_server import store_unavailable_response
 from bot.settings import get_settings
 from connectors import outbox
 from connectors.common import InvalidCustomerToken, bearer_token, verify_customer_token
 from connectors.conversation_owner import check_owner
 from connectors.handoff import OnNewMessage, with_handoff_routing
+
+logger = logging.getLogger(__name__)
 
 # Conversations of the authenticated channels; their sender ids come from a verified identity.
 RESERVED_SENDER_PREFIXES = ("app-", "wechat-")
@@ -73,7 +78,11 @@ async def who_may_not_ask(request: Request) -> Optional[response.HTTPResponse]:
             customer_id = verify_customer_token(token).customer_id
         except InvalidCustomerToken as exc:
             return _refuse(401, f"the customer token is not valid ({exc}); log in again")
-    refusal = await check_owner(sender, customer_id)
+    try:
+        refusal = await check_owner(sender, customer_id)
+    except RedisError as exc:  # who owns the conversation is unknown: handle nothing, say so
+        logger.error("REST request for %s refused: conversation owners unreadable (%s)", sender, exc)
+        return store_unavailable_response()
     if refusal:
         return _refuse(refusal.status, refusal.error)
     if customer_id and request.method == "POST":

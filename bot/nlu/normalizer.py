@@ -122,6 +122,19 @@ def drop_leading_filler(text: str, filler: Tuple[Pattern[str], ...]) -> str:
     return text
 
 
+def is_only_filler(text: str, filler: Tuple[Pattern[str], ...]) -> bool:
+    """"我孙子让我问一下" alone: nothing but the lead-in to a question (several_questions.py)."""
+    rest, changed = _CLAUSE_GAP.sub("", text), True
+    while rest and changed:
+        changed = False
+        for pattern in filler:
+            found = pattern.match(rest)
+            if found and found.end() > 0:
+                rest, changed = _CLAUSE_GAP.sub("", rest[found.end():]), True
+                break
+    return not rest and bool(text.strip())
+
+
 def numerals_to_digits(text: str) -> str:
     """五千块 -> 5000块, 两万五 -> 25000, 2万 -> 20000, 1.5万元 -> 15000元."""
     text = _CN_NUMBER_RUN.sub(lambda m: _convert_cn_run(m, text), text)

@@ -75,6 +75,16 @@ def test_a_story_told_with_commas_is_one_clause_group():
     assert [p[2] for p in parts] == [True, False]
 
 
+def test_how_much_is_left_is_one_question():
+    assert [c[0] for c in split("我卡里还有多少钱")] == ["我卡里还有多少钱"]
+    assert [c[0] for c in split("卡丢了 还有我的转账到了没")] == ["卡丢了", "还有我的转账到了没"]
+
+
+def test_a_lead_in_is_not_a_question_of_its_own():
+    assert split("我孙子让我问一下，手机银行收不到验证码是咋回事")[0] == ("我孙子让我问一下", True, False)
+    assert split("不好意思打扰了。我的卡丢了")[0][2] is False
+
+
 def test_a_decimal_point_is_not_a_sentence_end():
     assert [p[0] for p in split("借1.5万利息多少")] == ["借1.5万利息多少"]
 
@@ -177,6 +187,12 @@ def test_a_lost_card_is_never_an_answer_but_to_the_lost_card_form():
 def test_yes_is_not_a_free_text_answer():
     form = ValidateComplaintForm()
     assert not form.answers(asked(form, "complaint_outcome", "好的", "affirm"), "complaint_outcome")
+
+
+def test_a_wish_the_nlu_half_reads_as_no_is_the_answer():
+    form = ValidateComplaintForm()
+    assert form.answers(asked(form, "complaint_outcome", "希望给个说法", "deny", 0.55), "complaint_outcome")
+    assert not form.answers(asked(form, "complaint_outcome", "不用了", "deny", 0.98), "complaint_outcome")
 
 
 # ------------------------------------------------------------------ parameters in a message
