@@ -2,16 +2,9 @@
 from __future__ import annotations
 
 from actions.agent_desk_client import CustomerContext
+from bot.masking import mask_name
 from actions.core_banking_client import CoreBankingError, get_client
 from connectors.common import Customer
-
-
-def mask_name(name: str) -> str:
-    """王秀英 -> 王**; company names keep their first four characters."""
-    if not name:
-        return ""
-    keep = 4 if len(name) > 6 else 1
-    return name[:keep] + "*" * (len(name) - keep)
 
 
 def customer_context(customer: Customer) -> CustomerContext:

@@ -5,6 +5,11 @@
 - mainland ID numbers (18 characters with a birth date inside, last may be X): first 3 and
   last 2 -> `110*************34`
 - mobile numbers (11 digits starting with 1): first 3 and last 4 -> `138****5678`
+- names (`mask_name`, for fields that hold a name): 张丽 -> 张*, 王建明 -> 王*明,
+  杭州明远贸易有限公司 -> 杭州******公司
+
+The one masking module of the project: core banking, the actions, the agent desk and the
+content tools (`make mine`) all mask with these rules.
 """
 from __future__ import annotations
 
@@ -29,6 +34,18 @@ def mask_id_number(number: str) -> str:
 
 def mask_mobile(number: str) -> str:
     return number[:3] + "****" + number[-4:]
+
+
+def mask_name(name: str) -> str:
+    """First character (first two of a long, company-like name) and last; a masked name stays."""
+    name = mask_text((name or "").strip())
+    if len(name) <= 1 or "*" in name:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    if len(name) <= 4:
+        return name[0] + "*" * (len(name) - 2) + name[-1]
+    return name[:2] + "*" * (len(name) - 4) + name[-2:]
 
 
 def mask_text(text: str) -> str:

@@ -13,14 +13,6 @@ def mask(text: str) -> str:
     return mask_text(text or "")
 
 
-def mask_name(name: str) -> str:
-    """Keeps the surname only: 张三丰 -> 张**; names that already contain * are kept as they are."""
-    name = mask(name or "").strip()
-    if not name or "*" in name or len(name) == 1:
-        return name
-    return name[0] + "*" * (len(name) - 1)
-
-
 def mask_value(value: Any, depth: int = 0) -> Any:
     """Masks strings (and long integers: card/phone numbers sent as numbers) in nested slot values."""
     if depth > 10:

@@ -17,7 +17,8 @@ from services.agent_desk.config import DeskSettings
 from services.agent_desk.delivery import handoff_callback_base
 from services.agent_desk.live import LiveState
 from services.agent_desk.models import Agent, AuditEvent, Delivery, Handoff, Message
-from services.agent_desk.redact import mask, mask_name, mask_value
+from bot.masking import mask_name
+from services.agent_desk.redact import mask, mask_value
 from services.agent_desk.scheduling import ServiceHours, customer_message, estimate_wait_seconds
 from services.agent_desk.visibility import may_read
 from services.agent_desk import schemas

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.masking import mask_card, mask_id_number, mask_mobile
+from bot.masking import mask_card, mask_id_number, mask_mobile, mask_name
 from services.core_banking import models as m
 from services.core_banking.crud import PROMISED_REPLY_WORKING_DAYS, to_yuan, used_today_fen
 from services.core_banking.schemas import (AccountOut, CardOut, ComplaintOut, CustomerOut, GuestComplaintOut,
                                            LimitRaiseOut, LoanMaterialOut, LoanOut, LoanProductOut, StatusEventOut,
                                            TransferLimitOut, TransferOut, WechatBindingOut)
-
-
-def mask_name(name: str) -> str:
-    """王建明 -> 王*明, 张丽 -> 张*, 杭州明远贸易有限公司 -> 杭州******公司."""
-    name = name.strip()
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    if len(name) == 3:
-        return name[0] + "*" + name[2]
-    return name[:2] + "*" * (len(name) - 4) + name[-2:]
 
 
 def customer_out(customer: m.Customer) -> CustomerOut:

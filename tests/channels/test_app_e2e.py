@@ -103,8 +103,8 @@ def test_rest_round_trip_identity_and_rich_shapes(channel_stack: ChannelStack) -
     events = user_events(channel_stack, f"app-{customer}")
     assert len(events) == 1 and events[0]["input_channel"] == "app"
     metadata = events[0]["metadata"]  # Rasa adds assistant_id/model_id
-    assert {k: metadata.get(k) for k in ("customer_token", "channel", "customer_id")} == {
-        "customer_token": token, "channel": "app", "customer_id": customer}
+    assert {k: metadata.get(k) for k in ("channel", "customer_id")} == {"channel": "app", "customer_id": customer}
+    assert "customer_token" not in metadata  # used during the turn, never stored (bot/tracker_store.py)
     assert "sender" not in metadata
     assert user_events(channel_stack, "someone-else") == []
     # Clicking a button sends its payload.

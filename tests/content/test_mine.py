@@ -72,3 +72,24 @@ def test_cli_writes_excel_friendly_csv(tmp_path, capsys):
         assert (tmp_path / name).read_bytes().startswith(b"\xef\xbb\xbf")
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert summary["conversations"] == 9
+
+
+def test_what_mine_writes_is_masked():
+    from bot.content.mine import Conversation, find_unanswered
+
+    said = "我的卡 6222021234567890123 丢了，身份证 110101199003071234，电话 13812345678"
+    conv = Conversation("c-mask", [{"event": "user", "text": said, "timestamp": 1.0,
+                                    "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.3}}}])
+    [found] = find_unanswered([conv], threshold=0.6, unanswered_intents=["nlu_fallback"])
+    assert "6222021234567890123" not in found.text and "**** **** **** 0123" in found.text
+    assert "110101199003071234" not in found.text and "13812345678" not in found.text
+
+
+def test_one_name_rule_everywhere():
+    from actions import customer_profile
+    from bot.masking import mask_name
+    from services.core_banking import presenters
+
+    assert [mask_name(n) for n in ("张丽", "王建明", "杭州明远贸易有限公司", "张*", "")] == \
+        ["张*", "王*明", "杭州******公司", "张*", ""]
+    assert customer_profile.mask_name is mask_name and presenters.mask_name is mask_name

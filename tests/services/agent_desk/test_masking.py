@@ -39,7 +39,7 @@ def test_personal_numbers_are_masked_everywhere(desk: DeskProcess, recorder: Rec
     for secret in SECRETS:
         assert secret not in raw, secret
     detail = desk.get(f"/api/handoffs/{hid}").json()
-    assert detail["customer"]["display_name"] == "李**"
+    assert detail["customer"]["display_name"] == "李*龙"
     assert "**** **** **** 0123" in detail["transcript"][0]["text"]
     assert "110*************3X" in detail["transcript"][0]["text"]
     assert "138****5678" in detail["transcript"][0]["text"]
