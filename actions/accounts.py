@@ -19,7 +19,7 @@ from actions.forms import text_of
 from actions.formatting import BANK_TIMEZONE, when, yuan
 from actions.knowledge import button, fragment, label
 from actions.overseas import limit_from
-from connectors.common import Customer
+from bot.identity import Customer
 
 LIMIT_RAISE_SLOTS = ("raise_channel", "new_daily_limit", "verification_method", "limit_raise_confirmed")
 

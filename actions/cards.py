@@ -25,7 +25,7 @@ from actions.forms import text_of
 from actions.identity import authenticated_customer
 from actions import knowledge
 from actions.knowledge import button, fragment, label
-from connectors.common import Customer
+from bot.identity import Customer
 
 
 def card_title(card) -> str:

@@ -25,7 +25,7 @@ from actions.forms import BankFormValidation, text_of
 from actions.identity import authenticated_customer
 from actions.knowledge import fragment
 from bot.masking import mask_mobile, mask_text
-from connectors.common import Customer
+from bot.identity import Customer
 
 logger = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from actions.dialogue import (PENDING_REQUEST_SLOT, TOPIC_SLOT, forget_pending, 
 from actions.forms import BankFormValidation
 from actions.identity import authenticated_customer
 from bot.handoff_rules import HandoffReason
-from connectors.common import Customer
+from bot.identity import Customer
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from actions.agent_desk_client import CustomerContext
 from bot.masking import mask_name
 from actions.core_banking_client import CoreBankingError, get_client
-from connectors.common import Customer
+from bot.identity import Customer
 
 
 def customer_context(customer: Customer) -> CustomerContext:

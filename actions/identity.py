@@ -11,7 +11,7 @@ from typing import Optional
 
 from rasa_sdk import Tracker
 
-from connectors.common import Customer, InvalidCustomerToken, verify_customer_token
+from bot.identity import Customer, InvalidCustomerToken, verify_customer_token
 
 logger = logging.getLogger(__name__)
 

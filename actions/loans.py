@@ -12,7 +12,7 @@ from actions.faq import ActionAnswerLoanMaterials
 from actions.formatting import when, yuan
 from actions.identity import authenticated_customer
 from actions.knowledge import fragment
-from connectors.common import Customer
+from bot.identity import Customer
 
 
 def loan_lines(loan) -> list:

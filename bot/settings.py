@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     core_banking_url: str = "http://127.0.0.1:8001"
     core_banking_port: int = 8001
     core_banking_service_token: str = ""
-    core_banking_jwt_secret: str = ""
+    core_banking_jwt_public_key: str = Field("", description="verifies customer tokens (bot/identity.py)")
     core_banking_timeout_seconds: float = 2.5
 
     agent_desk_url: str = "http://127.0.0.1:8002"

@@ -28,6 +28,10 @@ def read_procfile(path: Path = PROCFILE) -> Dict[str, str]:
     return processes
 
 
+# Only core banking signs customer tokens (bot/identity.py); no other process sees the key.
+SIGNING_PROCESS = "core_banking"
+SIGNING_ONLY_VARIABLES = frozenset({"CORE_BANKING_JWT_PRIVATE_KEY"})
+
 @dataclass(frozen=True)
 class Ports:
     rasa: int = 5005
@@ -76,6 +80,13 @@ class StackConfig:
         env.setdefault("AGENT_DESK_SEED_DEMO", "true")
         env.setdefault("AGENT_DESK_EXPOSE_DOCS", "true")
         return env
+
+    @staticmethod
+    def env_for(process: str, env: Mapping[str, str]) -> Dict[str, str]:
+        """What one process is given: the customer-token signing key goes to core banking only."""
+        if process == SIGNING_PROCESS:
+            return dict(env)
+        return {k: v for k, v in env.items() if k not in SIGNING_ONLY_VARIABLES}
 
     def processes(self, embedded_redis: bool) -> Dict[str, str]:
         processes = read_procfile()

@@ -9,10 +9,10 @@ Enable it in credentials.yml:
       login_window_seconds: 300      # ... within this window, then 429 until it ends
 
 Secrets and URLs come from the environment through bot/settings.py:
-CORE_BANKING_JWT_SECRET (verifies customer tokens), CORE_BANKING_URL (the demo page's
+CORE_BANKING_JWT_PUBLIC_KEY (verifies customer tokens, bot/identity.py), CORE_BANKING_URL (the demo page's
 login is proxied there), REDIS_URL / REDIS_KEY_PREFIX (outbox of pushed messages).
 
-Identity: every request carries the core-banking customer token (HS256, `typ: customer`,
+Identity: every request carries the core-banking customer token (EdDSA, `typ: customer`,
 `iss: core-banking`). The sender id is `app-<customer id>` (never taken from the body) and
 the metadata is `{"customer_token", "channel": "app", "customer_id"}`.
 
@@ -60,15 +60,8 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.settings import allowed_origins, get_settings
-from connectors.common import (
-    Customer,
-    InvalidCustomerToken,
-    bearer_token,
-    http_session,
-    redis_client,
-    redis_key,
-    verify_customer_token,
-)
+from bot.identity import Customer, InvalidCustomerToken, verify_customer_token
+from connectors.common import bearer_token, http_session, redis_client, redis_key
 from connectors.login_throttle import DEFAULT_MAX_FAILURES, DEFAULT_WINDOW_SECONDS, LoginThrottle
 
 logger = logging.getLogger(__name__)

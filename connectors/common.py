@@ -5,27 +5,23 @@
 * `redis_key(*parts)` - every key starts with REDIS_KEY_PREFIX (default `csbot`), see
   docs/architecture.md.
 * `http_session()`  - one aiohttp ClientSession per event loop (never block the loop).
-* `verify_customer_token()` - checks a core-banking customer JWT locally (HS256,
-  CORE_BANKING_JWT_SECRET, `typ == "customer"`, `iss == "core-banking"`, `exp` required).
+* `bearer_token()`   - the token of an `Authorization: Bearer ...` header.
+Customer tokens are verified in one place for the whole project: bot/identity.py.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-from dataclasses import dataclass
 from typing import Dict, Optional
 
 import aiohttp
-import jwt
 import redis.asyncio as aioredis
 
 from bot.settings import REDIS_KEY_PREFIX, get_settings
 
 logger = logging.getLogger(__name__)
 
-CUSTOMER_TOKEN_ISSUER = "core-banking"
-CUSTOMER_TOKEN_TYPE = "customer"
 
 _redis_clients: Dict[int, aioredis.Redis] = {}
 _http_sessions: Dict[int, aiohttp.ClientSession] = {}
@@ -64,34 +60,6 @@ def http_session() -> aiohttp.ClientSession:
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         _http_sessions[loop_id] = session
     return session
-
-
-class InvalidCustomerToken(Exception):
-    """The token is missing, forged, expired or not a customer token."""
-
-
-@dataclass(frozen=True)
-class Customer:
-    customer_id: str
-    token: str
-
-
-def verify_customer_token(token: Optional[str], secret: Optional[str] = None) -> Customer:
-    """Returns the customer a core-banking token belongs to, or raises InvalidCustomerToken."""
-    if not token:
-        raise InvalidCustomerToken("missing token")
-    secret = secret if secret is not None else get_settings().core_banking_jwt_secret
-    if not secret:
-        logger.error("CORE_BANKING_JWT_SECRET is not set: every customer token is refused")
-        raise InvalidCustomerToken("token verification is not configured")
-    try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], issuer=CUSTOMER_TOKEN_ISSUER,
-                            options={"require": ["exp", "sub", "iss"]})
-    except jwt.PyJWTError as exc:
-        raise InvalidCustomerToken(str(exc)) from exc
-    if claims.get("typ") != CUSTOMER_TOKEN_TYPE or not isinstance(claims.get("sub"), str) or not claims["sub"]:
-        raise InvalidCustomerToken("not a customer token")
-    return Customer(customer_id=claims["sub"], token=token)
 
 
 def bearer_token(authorization: Optional[str]) -> Optional[str]:

@@ -32,7 +32,8 @@ from sanic.request import Request
 from bot.rasa_server import store_unavailable_response
 from bot.settings import get_settings
 from connectors import outbox
-from connectors.common import InvalidCustomerToken, bearer_token, verify_customer_token
+from bot.identity import InvalidCustomerToken, verify_customer_token
+from connectors.common import bearer_token
 from connectors.conversation_owner import check_owner
 from connectors.handoff import OnNewMessage, with_handoff_routing
 

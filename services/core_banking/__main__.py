@@ -68,7 +68,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"[core_banking] {exc}", file=sys.stderr)
         return 2
-    print(issue_customer_token(args.customer_id, secret=settings.jwt_secret,
+    print(issue_customer_token(args.customer_id, private_key=settings.jwt_private_key,
                                ttl=timedelta(minutes=settings.token_ttl_minutes)))
     return 0
 

@@ -1,7 +1,8 @@
 """The core-banking service's one settings object.
 
 It reads the same environment names as `bot/settings.py` for the values shared with other
-processes (CORE_BANKING_JWT_SECRET, CORE_BANKING_SERVICE_TOKEN, DATABASE_URL, RUN_DIR) plus
+processes (CORE_BANKING_SERVICE_TOKEN, DATABASE_URL, RUN_DIR) plus CORE_BANKING_JWT_PRIVATE_KEY
+(the key it alone signs customer tokens with) and
 its own CORE_BANKING_* names. In development `python -m bot run` exports the secrets from
 `.run/secrets.env`; when they are missing the service refuses to start with a clear message
 (`ConfigError`) instead of running with a guessable secret.
@@ -14,6 +15,7 @@ from typing import Optional
 
 from pydantic import BaseSettings, Field, confloat, conint
 
+from bot.identity import InvalidKey, public_key_of
 from bot.settings import PROJECT_ROOT
 
 MIN_SECRET_LENGTH = 16
@@ -24,7 +26,8 @@ class ConfigError(RuntimeError):
 
 
 class CoreBankingSettings(BaseSettings):
-    jwt_secret: str = Field("", env="CORE_BANKING_JWT_SECRET")
+    # Signs customer tokens (bot/identity.py); only core banking has it.
+    jwt_private_key: str = Field("", env="CORE_BANKING_JWT_PRIVATE_KEY")
     service_token: str = Field("", env="CORE_BANKING_SERVICE_TOKEN")
     # CORE_BANKING_DATABASE_URL wins over the shared DATABASE_URL (pydantic takes the first set).
     database_url: Optional[str] = Field(None, env=["CORE_BANKING_DATABASE_URL", "DATABASE_URL"])
@@ -45,6 +48,10 @@ class CoreBankingSettings(BaseSettings):
         env_file_encoding = "utf-8"
 
     @property
+    def jwt_public_key(self) -> str:
+        return public_key_of(self.jwt_private_key)
+
+    @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             # Heroku-style URLs name the scheme "postgres"; SQLAlchemy 1.4 wants "postgresql".
@@ -56,14 +63,17 @@ class CoreBankingSettings(BaseSettings):
     def check_secrets(self) -> None:
         """Raises ConfigError unless both secrets are set and long enough."""
         problems = []
-        for env_name, value in (("CORE_BANKING_JWT_SECRET", self.jwt_secret),
-                                ("CORE_BANKING_SERVICE_TOKEN", self.service_token)):
-            if not value:
-                problems.append(f"{env_name} is not set")
-            elif len(value) < MIN_SECRET_LENGTH:
-                problems.append(f"{env_name} is shorter than {MIN_SECRET_LENGTH} characters")
-        if self.jwt_secret and self.jwt_secret == self.service_token:
-            problems.append("CORE_BANKING_JWT_SECRET and CORE_BANKING_SERVICE_TOKEN must differ")
+        if not self.service_token:
+            problems.append("CORE_BANKING_SERVICE_TOKEN is not set")
+        elif len(self.service_token) < MIN_SECRET_LENGTH:
+            problems.append(f"CORE_BANKING_SERVICE_TOKEN is shorter than {MIN_SECRET_LENGTH} characters")
+        if not self.jwt_private_key:
+            problems.append("CORE_BANKING_JWT_PRIVATE_KEY is not set")
+        else:
+            try:
+                public_key_of(self.jwt_private_key)
+            except InvalidKey as exc:
+                problems.append(str(exc))
         if problems:
             raise ConfigError(
                 "core banking cannot start: " + "; ".join(problems) + ". "

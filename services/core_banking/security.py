@@ -1,7 +1,7 @@
 """Passwords, customer JWTs and the service token (contract: docs/architecture.md, Identity).
 
-Customer token: HS256 signed with CORE_BANKING_JWT_SECRET; claims sub (customer id),
-typ="customer", iss="core-banking", iat, exp. The service token is an opaque shared secret
+Customer token: EdDSA (Ed25519) signed with CORE_BANKING_JWT_PRIVATE_KEY, issued and verified
+by bot/identity.py; claims sub (customer id), typ="customer", iss="core-banking", iat, exp. The service token is an opaque shared secret
 compared in constant time; it is not a JWT, so it can never pass as a customer token, and a
 customer JWT never equals the service token.
 """
@@ -14,11 +14,8 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-import jwt
+from bot import identity
 
-ISSUER = "core-banking"
-TOKEN_TYPE = "customer"
-ALGORITHM = "HS256"
 _PBKDF2_ITERATIONS = 120_000
 
 
@@ -46,32 +43,17 @@ def verify_password(password: str, stored: Optional[str]) -> bool:
     return hmac.compare_digest(expected, actual) and stored is not None
 
 
-def issue_customer_token(customer_id: str, *, secret: str, ttl: timedelta,
+def issue_customer_token(customer_id: str, *, private_key: str, ttl: timedelta,
                          now: Optional[datetime] = None) -> str:
-    now = now or datetime.now(timezone.utc)
-    claims = {
-        "sub": customer_id,
-        "typ": TOKEN_TYPE,
-        "iss": ISSUER,
-        "iat": int(now.timestamp()),
-        "exp": int((now + ttl).timestamp()),
-    }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    return identity.issue_customer_token(customer_id, private_hex=private_key, ttl=ttl, now=now)
 
 
-def customer_id_from_token(token: str, *, secret: str) -> Optional[str]:
+def customer_id_from_token(token: str, *, public_key: str) -> Optional[str]:
     """The `sub` of a valid customer token, else None (bad signature, expired, wrong type...)."""
-    if not token or len(token) > 4096:
-        return None
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                            options={"require": ["sub", "typ", "iss", "iat", "exp"]})
-    except jwt.PyJWTError:
+        return identity.customer_claims(token, public_key)["sub"]
+    except identity.InvalidCustomerToken:
         return None
-    subject = claims.get("sub")
-    if claims.get("typ") != TOKEN_TYPE or not isinstance(subject, str) or not subject:
-        return None
-    return subject
 
 
 def is_service_token(token: str, *, service_token: str) -> bool:

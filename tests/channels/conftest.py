@@ -54,8 +54,13 @@ class ChannelStack:
         return f"{self.stack.rasa_url}/webhooks/wechat/webhook"
 
     @property
-    def jwt_secret(self) -> str:
-        return self.stack.env["CORE_BANKING_JWT_SECRET"]
+    def signing_key(self) -> str:
+        """Core banking's private key: tests mint customer tokens as core banking would."""
+        return self.stack.env["CORE_BANKING_JWT_PRIVATE_KEY"]
+
+    @property
+    def public_key(self) -> str:
+        return self.stack.env["CORE_BANKING_JWT_PUBLIC_KEY"]
 
     @property
     def core_banking_url(self) -> str:
@@ -109,7 +114,7 @@ def channel_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelS
     stack = build_stack(run_dir, extra_env=extra)
     fake_core = None
     if not real_core_banking():
-        fake_core = FakeCoreBanking(stack.env["CORE_BANKING_JWT_SECRET"], stack.env["CORE_BANKING_SERVICE_TOKEN"],
+        fake_core = FakeCoreBanking(stack.env["CORE_BANKING_JWT_PRIVATE_KEY"], stack.env["CORE_BANKING_SERVICE_TOKEN"],
                                     bindings={}).start()
         stack.env["CORE_BANKING_URL"] = fake_core.url
     stack.log_dir = PROJECT_ROOT / "test-artifacts" / "logs" / "channels"

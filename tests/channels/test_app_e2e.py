@@ -19,6 +19,7 @@ import pytest
 import requests
 import socketio
 
+from bot.identity import customer_claims, generate_key_pair
 from tests.channels.conftest import ChannelStack
 from tests.fakes.fake_core_banking import mint_customer_token
 
@@ -53,12 +54,12 @@ def push_bot_event(stack: ChannelStack, sender: str, text: str, buttons: list = 
 
 
 def test_token_checks(channel_stack: ChannelStack) -> None:
-    secret = channel_stack.jwt_secret
+    secret = channel_stack.signing_key
     customer = new_customer()
     bad_tokens = {
         "missing": None,
         "garbage": "not-a-jwt",
-        "forged": mint_customer_token("another-secret", customer),
+        "forged": mint_customer_token(generate_key_pair()[0], customer),
         "expired": mint_customer_token(secret, customer, ttl_seconds=-60),
         "wrong-type": mint_customer_token(secret, customer, typ="agent"),
         "wrong-issuer": mint_customer_token(secret, customer, iss="someone-else"),
@@ -76,7 +77,7 @@ def test_token_checks(channel_stack: ChannelStack) -> None:
 
 def test_empty_and_huge_messages_are_refused(channel_stack: ChannelStack) -> None:
     customer = new_customer()
-    token = mint_customer_token(channel_stack.jwt_secret, customer)
+    token = mint_customer_token(channel_stack.signing_key, customer)
     for body in ({"message": ""}, {"message": "   "}, {}, {"message": 42}, ["你好"]):
         resp = post(channel_stack, body, token=token)
         assert resp.status_code == 400 and resp.json()["error"] == "empty_message", body
@@ -90,7 +91,7 @@ def test_empty_and_huge_messages_are_refused(channel_stack: ChannelStack) -> Non
 
 def test_rest_round_trip_identity_and_rich_shapes(channel_stack: ChannelStack) -> None:
     customer = new_customer()
-    token = mint_customer_token(channel_stack.jwt_secret, customer)
+    token = mint_customer_token(channel_stack.signing_key, customer)
     resp = post(channel_stack, {"message": "你好", "sender": "someone-else",
                                 "metadata": {"customer_token": "forged"}}, token=token)
     assert resp.status_code == 200, resp.text
@@ -117,8 +118,7 @@ def test_demo_login_proxy(channel_stack: ChannelStack) -> None:
     ok = requests.post(app_url(channel_stack, "/login"), json={"username": "C1002", "password": "demo1234"},
                        timeout=10)
     assert ok.status_code == 200, ok.text
-    claims = jwt.decode(ok.json()["access_token"], channel_stack.jwt_secret, algorithms=["HS256"],
-                        issuer="core-banking")
+    claims = customer_claims(ok.json()["access_token"], channel_stack.public_key)
     assert claims["sub"] == "C1002" and claims["typ"] == "customer"
     bad = requests.post(app_url(channel_stack, "/login"), json={"username": "C1002", "password": "nope"}, timeout=10)
     assert bad.status_code == 401
@@ -159,7 +159,7 @@ async def _socket_round_trip(stack: ChannelStack, token: str, sender: str) -> Di
 def test_socketio_round_trip_and_push(channel_stack: ChannelStack) -> None:
     customer = new_customer()
     sender = f"app-{customer}"
-    token = mint_customer_token(channel_stack.jwt_secret, customer)
+    token = mint_customer_token(channel_stack.signing_key, customer)
     result = asyncio.run(_socket_round_trip(channel_stack, token, sender))
     assert result["session"] == sender
     assert result["reply"]["text"]
@@ -180,7 +180,7 @@ def test_socketio_round_trip_and_push(channel_stack: ChannelStack) -> None:
 def test_socketio_refuses_bad_tokens(channel_stack: ChannelStack, how: str) -> None:
     async def attempt() -> None:
         client = socketio.AsyncClient(reconnection=False)
-        auth = {"token": mint_customer_token("wrong-secret", "C1001")} if how == "bad-token" else None
+        auth = {"token": mint_customer_token(generate_key_pair()[0], "C1001")} if how == "bad-token" else None
         await client.connect(channel_stack.rasa_url, socketio_path="/webhooks/app/socket.io", auth=auth,
                              transports=["polling"], wait_timeout=10)
 
@@ -190,7 +190,7 @@ def test_socketio_refuses_bad_tokens(channel_stack: ChannelStack, how: str) -> N
 
 def test_socketio_token_in_query(channel_stack: ChannelStack) -> None:
     customer = new_customer()
-    token = mint_customer_token(channel_stack.jwt_secret, customer)
+    token = mint_customer_token(channel_stack.signing_key, customer)
 
     async def attempt() -> Any:
         client = socketio.AsyncClient(reconnection=False)
@@ -210,7 +210,7 @@ def test_socketio_token_in_query(channel_stack: ChannelStack) -> None:
 def test_push_outbox_for_rest_clients(channel_stack: ChannelStack, monkeypatch: pytest.MonkeyPatch) -> None:
     customer = new_customer()
     sender = f"app-{customer}"
-    token = mint_customer_token(channel_stack.jwt_secret, customer)
+    token = mint_customer_token(channel_stack.signing_key, customer)
     auth = {"Authorization": f"Bearer {token}"}
     # 1. Through Rasa's HTTP API (what the handoff does), no socket connected -> outbox.
     push_bot_event(channel_stack, sender, "客服小王：您好，我是人工客服。", [{"title": "谢谢", "payload": "/thank"}])
@@ -229,7 +229,7 @@ def test_push_outbox_for_rest_clients(channel_stack: ChannelStack, monkeypatch: 
     ]}
     assert requests.get(app_url(channel_stack, "/messages"), headers=auth, timeout=10).json() == {"messages": []}
     # Another customer's token never sees them.
-    other = mint_customer_token(channel_stack.jwt_secret, new_customer())
+    other = mint_customer_token(channel_stack.signing_key, new_customer())
     asyncio.run(push_to_customer(sender, {"text": "仅本人可见"}))
     assert requests.get(app_url(channel_stack, "/messages"), headers={"Authorization": f"Bearer {other}"},
                         timeout=10).json() == {"messages": []}
@@ -242,7 +242,7 @@ def test_socketio_over_websocket_transport(channel_stack: ChannelStack) -> None:
     import websockets
 
     customer = new_customer()
-    token = mint_customer_token(channel_stack.jwt_secret, customer)
+    token = mint_customer_token(channel_stack.signing_key, customer)
     url = channel_stack.rasa_url.replace("http://", "ws://") + "/webhooks/app/socket.io/?EIO=4&transport=websocket"
 
     async def talk(auth_token: str) -> List[Any]:
@@ -267,7 +267,7 @@ def test_socketio_over_websocket_transport(channel_stack: ChannelStack) -> None:
     events = asyncio.run(talk(token))
     assert events[0] == ("session_confirm", f"app-{customer}")
     assert events[1][0] == "bot_uttered" and events[1][1]["text"]
-    refused = asyncio.run(talk(mint_customer_token(channel_stack.jwt_secret, customer, ttl_seconds=-5)))
+    refused = asyncio.run(talk(mint_customer_token(channel_stack.signing_key, customer, ttl_seconds=-5)))
     assert refused[0][0] == "refused"
 
 
@@ -287,7 +287,7 @@ def test_cors_preflight_from_a_foreign_origin_is_refused(channel_stack: ChannelS
 
 
 def test_socketio_from_a_foreign_origin_is_refused(channel_stack: ChannelStack) -> None:
-    token = mint_customer_token(channel_stack.jwt_secret, new_customer())
+    token = mint_customer_token(channel_stack.signing_key, new_customer())
 
     async def connect(origin: str) -> None:
         client = socketio.AsyncClient(reconnection=False)

@@ -7,29 +7,44 @@ import jwt
 import pytest
 
 from connectors.app import app_message, socket_message
-from connectors.common import InvalidCustomerToken, bearer_token, verify_customer_token
+from bot.identity import InvalidCustomerToken, generate_key_pair, private_key, public_key, verify_customer_token
+from connectors.common import bearer_token
 from connectors.safe_xml import UnsafeXML, parse_xml
 from connectors.wechat import OPTION_RE, render_messages, signature, signature_ok
 from connectors.wechat_api import split_text
 from tests.fakes.fake_core_banking import mint_customer_token
 
-SECRET = "unit-test-secret-unit-test-secret"
+SIGNING_KEY, PUBLIC_KEY = generate_key_pair()
 
 
 def test_verify_customer_token() -> None:
-    token = mint_customer_token(SECRET, "C1001")
-    assert verify_customer_token(token, SECRET).customer_id == "C1001"
+    token = mint_customer_token(SIGNING_KEY, "C1001")
+    assert verify_customer_token(token, PUBLIC_KEY).customer_id == "C1001"
     now = int(time.time())
-    for bad in (None, "", "x.y.z", mint_customer_token("other-secret-other-secret-123456", "C1001"),
-                mint_customer_token(SECRET, "C1001", ttl_seconds=-1), mint_customer_token(SECRET, "C1001", typ="agent"),
-                mint_customer_token(SECRET, "C1001", iss="evil"), mint_customer_token(SECRET, ""),
-                jwt.encode({"sub": "C1001", "typ": "customer", "iss": "core-banking"}, SECRET, algorithm="HS256"),
-                jwt.encode({"sub": "C1", "typ": "customer", "iss": "core-banking", "exp": now + 60}, SECRET,
-                           algorithm="HS512")):
+    claims = {"sub": "C1001", "typ": "customer", "iss": "core-banking", "iat": now, "exp": now + 60}
+    for bad in (None, "", "x.y.z", mint_customer_token(generate_key_pair()[0], "C1001"),
+                mint_customer_token(SIGNING_KEY, "C1001", ttl_seconds=-1),
+                mint_customer_token(SIGNING_KEY, "C1001", typ="agent"),
+                mint_customer_token(SIGNING_KEY, "C1001", iss="evil"), mint_customer_token(SIGNING_KEY, ""),
+                jwt.encode({k: v for k, v in claims.items() if k != "exp"}, private_key(SIGNING_KEY), algorithm="EdDSA"),
+                jwt.encode(claims, "any-shared-secret-any-shared-secret", algorithm="HS256")):
         with pytest.raises(InvalidCustomerToken):
-            verify_customer_token(bad, SECRET)
-    with pytest.raises(InvalidCustomerToken):  # no secret configured: refuse everything
+            verify_customer_token(bad, PUBLIC_KEY)
+    with pytest.raises(InvalidCustomerToken):  # no key configured: refuse everything
         verify_customer_token(token, "")
+
+
+def test_a_token_minted_with_the_verify_only_key_is_refused() -> None:
+    """Everyone but core banking holds the public key. Signing with it as an HMAC secret (the
+    'algorithm confusion' attack) or with any other key must not make a customer."""
+    now = int(time.time())
+    claims = {"sub": "C1003", "typ": "customer", "iss": "core-banking", "iat": now, "exp": now + 60}
+    for alg in ("HS256", "HS512"):
+        for key in (PUBLIC_KEY, bytes.fromhex(PUBLIC_KEY)):
+            forged = jwt.encode(claims, key, algorithm=alg)
+            with pytest.raises(InvalidCustomerToken):
+                verify_customer_token(forged, PUBLIC_KEY)
+    assert not hasattr(public_key(PUBLIC_KEY), "sign")  # and an Ed25519 public key cannot sign at all
     assert bearer_token("Bearer abc") == "abc" and bearer_token("Basic abc") is None and bearer_token(None) is None
 
 
@@ -109,3 +124,13 @@ def test_wechat_runs_at_most_max_concurrent_turns_at_once(monkeypatch: pytest.Mo
     replies = asyncio.run(burst())
     assert most == 3
     assert replies == [f"答复 问题{i}" for i in range(12)]
+
+
+def test_only_core_banking_is_given_the_signing_key() -> None:
+    from bot.stack import StackConfig
+
+    env = {"CORE_BANKING_JWT_PRIVATE_KEY": SIGNING_KEY, "CORE_BANKING_JWT_PUBLIC_KEY": PUBLIC_KEY, "PATH": "/bin"}
+    assert StackConfig.env_for("core_banking", env)["CORE_BANKING_JWT_PRIVATE_KEY"] == SIGNING_KEY
+    for process in ("rasa", "actions", "agent_desk"):
+        given = StackConfig.env_for(process, env)
+        assert "CORE_BANKING_JWT_PRIVATE_KEY" not in given and given["CORE_BANKING_JWT_PUBLIC_KEY"] == PUBLIC_KEY

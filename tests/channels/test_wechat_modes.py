@@ -16,6 +16,7 @@ from typing import Iterator, List
 import pytest
 import requests
 
+from bot.identity import generate_key_pair
 from bot.settings import PROJECT_ROOT
 from tests.fakes.fake_wechat import FakeWeChat
 from tests.fakes.wechat_sender import WeChatSender, event_message, message_xml, text_message
@@ -41,7 +42,7 @@ class EchoServer:
                    WECOM_CORP_SECRET=self.fake.corp_secret, WECOM_AGENT_ID="1000002",
                    WECHAT_API_BASE=self.fake.url, WECHAT_REPLY_DEADLINE_SECONDS="2.0", ECHO_SLOW_SECONDS="3",
                    ECHO_LOG=str(self.log), CORE_BANKING_URL="http://127.0.0.1:9",  # nothing there: unbound
-                   CORE_BANKING_JWT_SECRET="echo-secret", REDIS_KEY_PREFIX=self.prefix,
+                   CORE_BANKING_JWT_PUBLIC_KEY=generate_key_pair()[1], REDIS_KEY_PREFIX=self.prefix,
                    **{"REDIS_URL": self.redis.url})
         log_dir = PROJECT_ROOT / "test-artifacts" / "logs" / "channels"
         log_dir.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 import yaml
 
+from bot.identity import generate_key_pair
 from bot.settings import PROJECT_ROOT
 from bot.stack import read_procfile
 
@@ -40,9 +41,9 @@ IMAGE_APP_DIR = "/app"
 # actions/identity.py and connectors verify customer JWTs; actions and connectors call core
 # banking and the desk with the service tokens; each service needs its own pair to start).
 SECRETS_BY_PROCESS: Dict[str, Tuple[str, ...]] = {
-    "rasa": ("RASA_TOKEN", "CORE_BANKING_JWT_SECRET", "CORE_BANKING_SERVICE_TOKEN", "AGENT_DESK_SERVICE_TOKEN"),
-    "actions": ("CORE_BANKING_JWT_SECRET", "CORE_BANKING_SERVICE_TOKEN", "AGENT_DESK_SERVICE_TOKEN"),
-    "core_banking": ("CORE_BANKING_JWT_SECRET", "CORE_BANKING_SERVICE_TOKEN"),
+    "rasa": ("RASA_TOKEN", "CORE_BANKING_SERVICE_TOKEN", "AGENT_DESK_SERVICE_TOKEN"),
+    "actions": ("CORE_BANKING_SERVICE_TOKEN", "AGENT_DESK_SERVICE_TOKEN"),
+    "core_banking": ("CORE_BANKING_JWT_PRIVATE_KEY", "CORE_BANKING_SERVICE_TOKEN"),
     "agent_desk": ("AGENT_DESK_JWT_SECRET", "AGENT_DESK_SERVICE_TOKEN"),
 }
 # Every process talks to Redis (tracker/lock store, handoff routes, outboxes, desk live state)
@@ -107,8 +108,12 @@ def env_example_keys() -> List[str]:
 
 
 def fake_secret_values(keys) -> Dict[str, str]:
-    """Distinct, long, URL-safe values (like the ones env.example asks for)."""
-    return {key: secrets.token_hex(24) for key in keys}
+    """Distinct, long, URL-safe values (like the ones env.example asks for); the customer-token
+    keys as a real pair (`python -m bot keypair`)."""
+    values = {key: secrets.token_hex(24) for key in keys}
+    pair = dict(zip(("CORE_BANKING_JWT_PRIVATE_KEY", "CORE_BANKING_JWT_PUBLIC_KEY"), generate_key_pair()))
+    values.update({key: pair[key] for key in keys if key in pair})
+    return values
 
 
 def readme_secret_keys() -> List[str]:

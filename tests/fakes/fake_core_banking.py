@@ -7,7 +7,7 @@ before (or without) the real service (`services/core_banking`).
   POST /internal/wechat/token {openid}                 -> {access_token, expires_in} | 404
   GET  /health                                         -> {"status": "ok"}
 
-Tokens are real customer JWTs (HS256, `typ: customer`, `iss: core-banking`) signed with the
+Tokens are real customer JWTs (EdDSA, `typ: customer`, `iss: core-banking`) signed with the
 secret given to the constructor, exactly as the architecture describes.
 """
 from __future__ import annotations
@@ -20,21 +20,24 @@ from typing import Any, Dict, List, Optional
 
 import jwt
 
+from bot.identity import private_key
+
 DEMO_CUSTOMERS = ("C1001", "C1002", "C1003", "C1004")
 DEMO_PASSWORD = "demo1234"
 
 
-def mint_customer_token(secret: str, customer_id: str, ttl_seconds: int = 900, **overrides: Any) -> str:
+def mint_customer_token(signing_key: str, customer_id: str, ttl_seconds: int = 900, **overrides: Any) -> str:
+    """A customer JWT as core banking signs it (EdDSA, bot/identity.py) with `signing_key` (hex)."""
     now = int(time.time())
     claims = {"sub": customer_id, "typ": "customer", "iss": "core-banking", "iat": now, "exp": now + ttl_seconds}
     claims.update(overrides)
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode(claims, private_key(signing_key), algorithm="EdDSA")
 
 
 class FakeCoreBanking:
-    def __init__(self, jwt_secret: str, service_token: str, bindings: Optional[Dict[str, str]] = None,
+    def __init__(self, signing_key: str, service_token: str, bindings: Optional[Dict[str, str]] = None,
                  host: str = "127.0.0.1", port: int = 0) -> None:
-        self.jwt_secret, self.service_token = jwt_secret, service_token
+        self.signing_key, self.service_token = signing_key, service_token
         self.bindings: Dict[str, str] = dict(bindings or {})
         self.requests: List[str] = []
         self.server = ThreadingHTTPServer((host, port), self._handler())
@@ -99,7 +102,7 @@ class FakeCoreBanking:
                 body = self._body()
                 if self.path == "/auth/login":
                     if body.get("username") in DEMO_CUSTOMERS and body.get("password") == DEMO_PASSWORD:
-                        token = mint_customer_token(fake.jwt_secret, body["username"])
+                        token = mint_customer_token(fake.signing_key, body["username"])
                         return self._json({"access_token": token, "token_type": "bearer", "expires_in": 900,
                                            "customer_id": body["username"]})
                     return self._json({"detail": "invalid credentials"}, 401)
@@ -114,7 +117,7 @@ class FakeCoreBanking:
                     customer = fake.bindings.get(str(body.get("openid")))
                     if not customer:
                         return self._json({"detail": "not bound"}, 404)
-                    return self._json({"access_token": mint_customer_token(fake.jwt_secret, customer, 300),
+                    return self._json({"access_token": mint_customer_token(fake.signing_key, customer, 300),
                                        "expires_in": 300})
                 self._json({"detail": "not found"}, 404)
 

@@ -25,6 +25,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import requests
 
 from bot import model_cache
+from bot.identity import generate_key_pair
 from bot.redis_setup import RedisTarget, embedded_server_command, port_is_open
 from bot.stack import Ports, StackConfig, read_procfile
 from bot.settings import PROJECT_ROOT
@@ -72,10 +73,11 @@ class RunningStack:
         return self.replicas[name][0] if name in self.replicas else name
 
     def _env_for(self, name: str) -> Dict[str, str]:
+        process = self._procfile_process(name)
+        env = StackConfig.env_for(process, self.env)
         if name not in self.replicas:
-            return self.env
-        process, port = self.replicas[name]
-        return {**self.env, PORT_VARIABLES[process]: str(port)}
+            return env
+        return {**env, PORT_VARIABLES[process]: str(self.replicas[name][1])}
 
     @property
     def rasa_url(self) -> str:
@@ -229,8 +231,8 @@ def build_stack(run_dir: Path, extra_env: Optional[Dict[str, str]] = None,
         redis, embedded = _redis_for_tests(run_dir)
     ports = Ports(rasa=free_port(), actions=free_port(), core_banking=free_port(), agent_desk=free_port())
     test_secrets = {name: secrets.token_hex(24) for name in (
-        "RASA_TOKEN", "CORE_BANKING_SERVICE_TOKEN", "CORE_BANKING_JWT_SECRET",
-        "AGENT_DESK_SERVICE_TOKEN", "AGENT_DESK_JWT_SECRET")}
+        "RASA_TOKEN", "CORE_BANKING_SERVICE_TOKEN", "AGENT_DESK_SERVICE_TOKEN", "AGENT_DESK_JWT_SECRET")}
+    test_secrets.update(zip(("CORE_BANKING_JWT_PRIVATE_KEY", "CORE_BANKING_JWT_PUBLIC_KEY"), generate_key_pair()))
     config = StackConfig(
         redis=redis,
         model_path=model_cache.model_path(),

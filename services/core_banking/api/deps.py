@@ -55,7 +55,7 @@ def get_current_customer(
     session: SessionDep, settings: SettingsDep,
     credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(_customer_bearer)],
 ) -> models.Customer:
-    customer_id = customer_id_from_token(_bearer(credentials), secret=settings.jwt_secret)
+    customer_id = customer_id_from_token(_bearer(credentials), public_key=settings.jwt_public_key)
     customer = crud.get_customer(session, customer_id=customer_id) if customer_id else None
     if customer is None:
         raise NotAuthenticated()
@@ -78,7 +78,7 @@ def any_caller(
     token = _bearer(credentials)
     if is_service_token(token, service_token=settings.service_token):
         return "service"
-    customer_id = customer_id_from_token(token, secret=settings.jwt_secret)
+    customer_id = customer_id_from_token(token, public_key=settings.jwt_public_key)
     if customer_id and crud.get_customer(session, customer_id=customer_id) is not None:
         return customer_id
     raise NotAuthenticated()

@@ -144,7 +144,6 @@ class DeskProcess:
             "AGENT_DESK_PORT": str(port),
             "AGENT_DESK_JWT_SECRET": secrets.token_urlsafe(32),
             "AGENT_DESK_SERVICE_TOKEN": secrets.token_urlsafe(32),
-            "CORE_BANKING_JWT_SECRET": secrets.token_urlsafe(32),
             "REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix or random_prefix(),
             "AGENT_DESK_DATABASE_URL": database_url, "RUN_DIR": str(run_dir),
             "AGENT_DESK_BOT_CALLBACK_URL": callback_url,

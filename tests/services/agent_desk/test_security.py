@@ -12,6 +12,7 @@ import pytest
 import requests
 import websockets
 
+from bot.identity import generate_key_pair, private_key
 from tests.services.agent_desk.harness import DeskProcess
 
 # Probes: /health (liveness) and /ready (readiness) need no credential (deploy/README.md).
@@ -42,7 +43,7 @@ def test_every_endpoint_without_a_token_is_401(desk: DeskProcess) -> None:
 def _customer_tokens(desk: DeskProcess):
     now = int(time.time())
     customer = {"sub": "C1001", "typ": "customer", "iss": "core-banking", "iat": now, "exp": now + 600}
-    yield "core-banking customer token", jwt.encode(customer, desk.env["CORE_BANKING_JWT_SECRET"], algorithm="HS256")
+    yield "core-banking customer token", jwt.encode(customer, private_key(generate_key_pair()[0]), algorithm="EdDSA")
     # even signed with the desk's own secret, a customer-typed token is not an agent token
     yield "customer typ, desk secret", jwt.encode(dict(customer, aud="agent-desk", iss="agent-desk"),
                                                    desk.env["AGENT_DESK_JWT_SECRET"], algorithm="HS256")

@@ -12,6 +12,7 @@ from typing import Dict, Optional
 
 import requests
 
+from bot.identity import generate_key_pair, public_key_of
 from bot.settings import PROJECT_ROOT
 from tests.support.net import answers_ok, free_port
 
@@ -25,7 +26,7 @@ def service_env(run_dir: Path, database_url: Optional[str] = None, **extra: str)
         "PYTHONPATH": str(PROJECT_ROOT),
         "PYTHONUNBUFFERED": "1",
         "RUN_DIR": str(run_dir),
-        "CORE_BANKING_JWT_SECRET": "jwt-" + secrets.token_urlsafe(32),
+        "CORE_BANKING_JWT_PRIVATE_KEY": generate_key_pair()[0],
         "CORE_BANKING_SERVICE_TOKEN": "svc-" + secrets.token_urlsafe(32),
         "CORE_BANKING_DATABASE_URL": database_url or f"sqlite:///{run_dir / 'core_banking.db'}",
     })
@@ -47,8 +48,12 @@ class CoreBankingServer:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def jwt_secret(self) -> str:
-        return self.env["CORE_BANKING_JWT_SECRET"]
+    def signing_key(self) -> str:
+        return self.env["CORE_BANKING_JWT_PRIVATE_KEY"]
+
+    @property
+    def public_key(self) -> str:
+        return public_key_of(self.signing_key)
 
     @property
     def service_token(self) -> str:

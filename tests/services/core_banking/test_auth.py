@@ -8,6 +8,7 @@ import jwt
 import pytest
 import requests
 
+from bot.identity import customer_claims, generate_key_pair, private_key
 from tests.services.core_banking.conftest import bearer
 
 CUSTOMER_ENDPOINTS = [
@@ -42,25 +43,27 @@ def call(server, method, path, body, headers=None):
     return requests.request(method, server.url + path, json=body, headers=headers or {}, timeout=10)
 
 
-def make_token(secret: str, **overrides) -> str:
+def make_token(signing_key: str, **overrides) -> str:
     now = datetime.now(timezone.utc)
     claims = {"sub": "C1001", "typ": "customer", "iss": "core-banking", "iat": int(now.timestamp()),
               "exp": int((now + timedelta(minutes=5)).timestamp())}
     claims.update(overrides)
     claims = {k: v for k, v in claims.items() if v is not None}
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode(claims, private_key(signing_key), algorithm="EdDSA")
 
 
 def bad_tokens(server):
     past = datetime.now(timezone.utc) - timedelta(hours=1)
     return {
         "garbage": "not-a-jwt",
-        "expired": make_token(server.jwt_secret, iat=int(past.timestamp()), exp=int(past.timestamp()) + 60),
-        "wrong secret": make_token("another-secret-of-sufficient-length-123"),
-        "wrong typ": make_token(server.jwt_secret, typ="agent"),
-        "wrong issuer": make_token(server.jwt_secret, iss="someone-else"),
-        "no exp": make_token(server.jwt_secret, exp=None),
-        "unknown customer": make_token(server.jwt_secret, sub="C9999"),
+        "expired": make_token(server.signing_key, iat=int(past.timestamp()), exp=int(past.timestamp()) + 60),
+        "wrong key": make_token(generate_key_pair()[0]),
+        "hmac with the public key": jwt.encode({"sub": "C1001", "typ": "customer", "iss": "core-banking", "iat": 0,
+                                                "exp": 4102444800}, server.public_key, algorithm="HS256"),
+        "wrong typ": make_token(server.signing_key, typ="agent"),
+        "wrong issuer": make_token(server.signing_key, iss="someone-else"),
+        "no exp": make_token(server.signing_key, exp=None),
+        "unknown customer": make_token(server.signing_key, sub="C9999"),
         "alg none": jwt.encode({"sub": "C1001", "typ": "customer", "iss": "core-banking", "iat": 0,
                                 "exp": 4102444800}, None, algorithm="none"),
         "service token": server.service_token,
@@ -107,7 +110,7 @@ def test_login_returns_a_customer_jwt_per_contract(server):
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer" and body["customer_id"] == "C1001" and body["expires_in"] == 1800
-    claims = jwt.decode(body["access_token"], server.jwt_secret, algorithms=["HS256"], issuer="core-banking")
+    claims = customer_claims(body["access_token"], server.public_key)
     assert claims["sub"] == "C1001" and claims["typ"] == "customer"
     assert claims["exp"] - claims["iat"] == 1800
     me = requests.get(server.url + "/me", headers=bearer(body["access_token"]), timeout=10)

@@ -12,17 +12,17 @@ from tests.support.postgres import PG_URL, pg_test_schema, url_with_schema
 
 
 def test_serve_without_secrets_fails_with_a_clear_message(tmp_path):
-    env = service_env(tmp_path, CORE_BANKING_JWT_SECRET="", CORE_BANKING_SERVICE_TOKEN="")
+    env = service_env(tmp_path, CORE_BANKING_JWT_PRIVATE_KEY="", CORE_BANKING_SERVICE_TOKEN="")
     result = run_command(env, "serve", "--port", str(free_port()), timeout=60)
     assert result.returncode == 2
-    assert "CORE_BANKING_JWT_SECRET is not set" in result.stderr
+    assert "CORE_BANKING_JWT_PRIVATE_KEY is not set" in result.stderr
     assert "python -m bot run" in result.stderr
 
 
 def test_short_secret_is_refused(tmp_path):
-    env = service_env(tmp_path, CORE_BANKING_JWT_SECRET="short")
+    env = service_env(tmp_path, CORE_BANKING_SERVICE_TOKEN="short", CORE_BANKING_JWT_PRIVATE_KEY="abc123")
     result = run_command(env, "serve", "--port", str(free_port()), timeout=60)
-    assert result.returncode == 2 and "shorter than" in result.stderr
+    assert result.returncode == 2 and "shorter than" in result.stderr and "64 hex characters" in result.stderr
 
 
 def _counts(database_url: str) -> dict:

@@ -1,9 +1,9 @@
 """WeChat bindings and short-lived tokens (service token only)."""
 from __future__ import annotations
 
-import jwt
 import requests
 
+from bot.identity import customer_claims
 from tests.services.core_banking.conftest import bearer
 
 
@@ -20,7 +20,7 @@ def test_bind_lookup_token_replace_unbind(server):
     assert requests.get(f"{url}/bindings/{openid}", headers=headers, timeout=10).json()["customer_id"] == "C1001"
 
     token = requests.post(f"{url}/token", json={"openid": openid}, headers=headers, timeout=10).json()
-    claims = jwt.decode(token["access_token"], server.jwt_secret, algorithms=["HS256"], issuer="core-banking")
+    claims = customer_claims(token["access_token"], server.public_key)
     assert claims["sub"] == "C1001" and claims["typ"] == "customer" and claims["exp"] - claims["iat"] <= 300
     assert requests.get(server.url + "/me", headers=bearer(token["access_token"]), timeout=10).json()["customer_id"] == "C1001"
 

@@ -19,5 +19,5 @@ def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> TokenOut
     if customer is None:
         raise NotAuthenticated("用户名或密码错误", "Invalid username or password", code="invalid_credentials")
     ttl = timedelta(minutes=settings.token_ttl_minutes)
-    token = issue_customer_token(customer.id, secret=settings.jwt_secret, ttl=ttl)
+    token = issue_customer_token(customer.id, private_key=settings.jwt_private_key, ttl=ttl)
     return TokenOut(access_token=token, expires_in=int(ttl.total_seconds()), customer_id=customer.id)

@@ -40,7 +40,7 @@ def delete_binding(openid: OpenIdPath, _: ServiceCaller, session: SessionDep) ->
 def wechat_token(body: WechatTokenIn, _: ServiceCaller, session: SessionDep, settings: SettingsDep) -> TokenOut:
     binding = crud.get_wechat_binding(session, openid=body.openid)
     ttl = timedelta(seconds=settings.wechat_token_ttl_seconds)
-    token = issue_customer_token(binding.customer_id, secret=settings.jwt_secret, ttl=ttl)
+    token = issue_customer_token(binding.customer_id, private_key=settings.jwt_private_key, ttl=ttl)
     return TokenOut(access_token=token, expires_in=int(ttl.total_seconds()), customer_id=binding.customer_id)
 
 
