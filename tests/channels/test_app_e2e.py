@@ -7,12 +7,9 @@ Rasa Webchat uses) is exercised with a raw Engine.IO v4 client over `websockets`
 from __future__ import annotations
 
 import asyncio
-import http.client
-import json
 import time
 import uuid
 from typing import Any, Dict, List
-from urllib.parse import urlsplit
 
 import jwt
 import pytest
@@ -22,6 +19,7 @@ import socketio
 from bot.identity import customer_claims, generate_key_pair
 from tests.channels.conftest import ChannelStack
 from tests.fakes.fake_core_banking import mint_customer_token
+from tests.support.net import post_json_from
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -313,14 +311,7 @@ def test_a_wildcard_origin_is_refused_at_start() -> None:
 
 
 def _login_from(stack: ChannelStack, source: str, username: str, password: str) -> int:
-    url = urlsplit(stack.rasa_url)
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10, source_address=(source, 0))
-    try:
-        connection.request("POST", "/webhooks/app/login", json.dumps({"username": username, "password": password}),
-                           {"Content-Type": "application/json"})
-        return connection.getresponse().status
-    finally:
-        connection.close()
+    return post_json_from(source, stack.rasa_url, "/webhooks/app/login", {"username": username, "password": password})
 
 
 def test_login_guessing_is_throttled_per_address(channel_stack: ChannelStack) -> None:

@@ -1,10 +1,13 @@
 """Ports and start-up waits for the processes that tests and benchmarks start."""
 from __future__ import annotations
 
+import http.client
+import json
 import socket
 import subprocess
 import time
-from typing import Optional, Set
+from typing import Any, Optional, Set
+from urllib.parse import urlsplit
 
 import requests
 
@@ -39,3 +42,15 @@ def answers_ok(url: str, process: Optional[subprocess.Popen], timeout: float, in
             pass
         time.sleep(interval)
     return False
+
+
+def post_json_from(source: str, base_url: str, path: str, body: Any) -> int:
+    """POSTs JSON from a given local address (127.0.0.x are all this machine) and returns the
+    status: how tests play a second client, e.g. an attacker elsewhere."""
+    url = urlsplit(base_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10, source_address=(source, 0))
+    try:
+        connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+        return connection.getresponse().status
+    finally:
+        connection.close()

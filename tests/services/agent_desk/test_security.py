@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import time
-from urllib.parse import urlsplit
 
 import jwt
 import pytest
@@ -14,6 +12,7 @@ import websockets
 
 from bot.identity import generate_key_pair, private_key
 from tests.services.agent_desk.harness import DeskProcess
+from tests.support.net import post_json_from
 
 # Probes: /health (liveness) and /ready (readiness) need no credential (deploy/README.md).
 PUBLIC = {("POST", "/api/auth/login"), ("GET", "/health"), ("GET", "/ready")}
@@ -90,15 +89,7 @@ def test_login_failures_are_rejected_and_locked(make_desk) -> None:
 
 
 def _login_from(desk: DeskProcess, source: str, username: str, password: str) -> int:
-    """POST /api/auth/login from a given loopback address (127.0.0.x are all this machine)."""
-    url = urlsplit(desk.url)
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10, source_address=(source, 0))
-    try:
-        connection.request("POST", "/api/auth/login", json.dumps({"username": username, "password": password}),
-                           {"Content-Type": "application/json"})
-        return connection.getresponse().status
-    finally:
-        connection.close()
+    return post_json_from(source, desk.url, "/api/auth/login", {"username": username, "password": password})
 
 
 def test_an_attacker_cannot_lock_an_agent_out(make_desk) -> None:
