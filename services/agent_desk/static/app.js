@@ -267,7 +267,8 @@
     var text = $("reply-text").value.trim();
     if (!text) return;
     $("btn-send").disabled = true;
-    act("/messages", { text: text }).then(function () { $("reply-text").value = ""; })
+    // Cleared only if unchanged: the agent may already be typing the next reply.
+    act("/messages", { text: text }).then(function () { if ($("reply-text").value.trim() === text) $("reply-text").value = ""; })
       .finally(function () { $("btn-send").disabled = false; });
   }
   $("btn-send").addEventListener("click", send);

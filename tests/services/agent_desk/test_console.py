@@ -81,6 +81,7 @@ def test_agent_works_a_conversation_in_the_console(desk: DeskProcess, recorder: 
     expect(page.locator("#reply-text")).to_have_value("您好，我是人工客服，很高兴为您服务。请问有什么可以帮您？")
     page.click("#btn-send")
     recorder.wait_for("/agent_message", handoff_id=hid, text="您好，我是人工客服，很高兴为您服务。请问有什么可以帮您？")
+    expect(page.locator("#reply-text")).to_have_value("")  # the sent reply left the box
     page.fill("#reply-text", "请问是哪一笔交易？")
     page.keyboard.press("Control+Enter")
     recorder.wait_for("/agent_message", handoff_id=hid, text="请问是哪一笔交易？")

@@ -35,10 +35,10 @@ def test_lifecycle_race_and_rebuild_on_postgres(make_desk, recorder, pg_database
     desk.post(f"/api/handoffs/{hid}/messages", {"text": "已为您处理"}, username=winner)
     recorder.wait_for("/agent_message", handoff_id=hid)
     desk.restart()  # live state rebuilt from PostgreSQL
-    assert desk.get(f"/api/handoffs/{hid}").json()["status"] == "active"
+    assert desk.get(f"/api/handoffs/{hid}", username=winner).json()["status"] == "active"
     assert [h["id"] for h in desk.get("/api/handoffs", params={"status": "waiting"}).json()] == [other["id"]]
     desk.post(f"/api/handoffs/{hid}/close", {"resolution": "完成", "back_to_bot": True}, username=winner)
     recorder.wait_for("/closed", handoff_id=hid)
     r = requests.post(f"{desk.url}/internal/handoffs/{hid}/rating", json={"rating": 4},
                       headers=desk.service_headers, timeout=10)
-    assert r.status_code == 200 and desk.get(f"/api/handoffs/{hid}").json()["rating"] == 4
+    assert r.status_code == 200 and desk.get(f"/api/handoffs/{hid}", username=winner).json()["rating"] == 4
