@@ -34,6 +34,7 @@ DEFAULT_LATIN_WORDS_PATH = Path(__file__).resolve().parents[2] / "data" / "lexic
 DEFAULT_FILLER_PATH = Path(__file__).resolve().parents[2] / "data" / "lexicon" / "filler.yml"
 # Pleasantries are dropped only when at least this many characters of question follow.
 MIN_REST_AFTER_FILLER = 4
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _CLAUSE_GAP = re.compile(r"^[\s,，.。!！?？~～、;；:：]+")
 
 # Longer texts are cut here: the intent of a rambling message is almost always stated
@@ -83,7 +84,10 @@ class Normalizer:
 
 
 def clean_characters(text: str) -> str:
-    """Full-width -> half-width (NFKC), without zero-width chars, emoji or extra spaces."""
+    """Full-width -> half-width (NFKC), without zero-width chars, emoji, lone surrogates (JSON
+    lets a client send "\\ud800"; OpenCC cannot encode it, found by tests/unit/test_fuzzing.py)
+    or extra spaces."""
+    text = _LONE_SURROGATE.sub("", text)
     text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH)
     text = _EMOJI.sub(" ", text)
     text = _WHITESPACE.sub(" ", text).strip()
