@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any, Dict, Optional, Tuple
 
 import jwt
@@ -71,6 +72,7 @@ def public_key(hex_key: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(_raw(hex_key, "CORE_BANKING_JWT_PUBLIC_KEY"))
 
 
+@lru_cache(maxsize=8)  # core banking asks on every authenticated request (settings.jwt_public_key)
 def public_key_of(private_hex: str) -> str:
     return private_key(private_hex).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 
