@@ -2,7 +2,9 @@
 
   serve [--host H] [--port P]   run the desk (API + console); the Procfile uses this
   seed                          create the demo agents that are missing
-  create-agent USER --name N [--role agent|supervisor]   password read from AGENT_DESK_NEW_PASSWORD or a prompt
+  create-agent USER --name N [--role agent|supervisor] [--queues general,cards]
+                                password read from AGENT_DESK_NEW_PASSWORD or a prompt
+  set-queues USER general,cards replace the queues an agent serves (supervisors see every queue)
   rebuild-live                  rebuild the Redis live state from SQL and exit
 """
 from __future__ import annotations
@@ -62,10 +64,40 @@ def cmd_create_agent(args: argparse.Namespace) -> int:
     if len(password) < 8:
         print("password must have at least 8 characters", file=sys.stderr)
         return 2
+    queues = _queues(args.queues)
+    if queues is None:
+        return 2
     with _session() as session:
-        create_agent(session, args.username, password, args.name, args.role)
-    print(f"created {args.username} ({args.role})")
+        create_agent(session, args.username, password, args.name, args.role, queues)
+    print(f"created {args.username} ({args.role}), queues: {', '.join(queues) or 'none'}")
     return 0
+
+
+def cmd_set_queues(args: argparse.Namespace) -> int:
+    from services.agent_desk.seed import set_queues
+
+    queues = _queues(args.queues)
+    if queues is None:
+        return 2
+    with _session() as session:
+        try:
+            set_queues(session, args.username, queues)
+        except LookupError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    print(f"{args.username} serves: {', '.join(queues) or 'no queue'}")
+    return 0
+
+
+def _queues(text: str) -> Optional[List[str]]:
+    """The queue names of a comma-separated list, or None (and a message) if one is unknown."""
+    known = get_settings().queue_names
+    names = [q.strip() for q in text.split(",") if q.strip()]
+    unknown = [q for q in names if q not in known]
+    if unknown:
+        print(f"unknown queue(s) {', '.join(unknown)}; AGENT_DESK_QUEUES has {', '.join(known)}", file=sys.stderr)
+        return None
+    return names
 
 
 def cmd_rebuild_live(_: argparse.Namespace) -> int:
@@ -94,7 +126,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     create.add_argument("username")
     create.add_argument("--name", required=True, help="display name")
     create.add_argument("--role", default="agent", choices=("agent", "supervisor"))
+    create.add_argument("--queues", default=get_settings().default_queue,
+                        help="comma-separated queues the agent serves (default: the first queue)")
     create.set_defaults(func=cmd_create_agent)
+    assign = commands.add_parser("set-queues", help="replace the queues an agent serves")
+    assign.add_argument("username")
+    assign.add_argument("queues", help="comma-separated queue names; empty for none")
+    assign.set_defaults(func=cmd_set_queues)
     commands.add_parser("rebuild-live", help="rebuild Redis live state from SQL").set_defaults(func=cmd_rebuild_live)
     args = parser.parse_args(argv)
     return args.func(args)

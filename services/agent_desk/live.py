@@ -230,12 +230,6 @@ class LiveState:
             return []
         return sorted((json.loads(v) for v in values if v), key=lambda a: a["username"])
 
-    def first_view(self, handoff_id: str, username: str, ttl: int = 300) -> bool:
-        try:
-            return bool(self.client.set(self.keys.viewed(handoff_id, username), "1", nx=True, ex=ttl))
-        except redis.RedisError:
-            return True
-
     # Counted per username and client address: someone guessing agent1's password from their
     # own address locks only themselves out, never agent1 at their desk.
     def login_locked(self, username: str, source: str, max_failures: int) -> bool:
@@ -266,7 +260,8 @@ class LiveState:
         event: Dict[str, Any] = {"type": event_type, "at": datetime.now(timezone.utc).isoformat()}
         if handoff is not None:
             event.update({"handoff_id": handoff.id, "conversation_id": handoff.conversation_id,
-                          "status": handoff.status, "queue": handoff.queue, "claimed_by": handoff.claimed_by})
+                          "status": handoff.status, "queue": handoff.queue, "claimed_by": handoff.claimed_by,
+                          "closed_by": handoff.closed_by})
         event.update(data)
         try:
             self.client.publish(self.keys.events, json.dumps(event, ensure_ascii=False, default=str))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, List
 
 from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text,
                         TypeDecorator)
@@ -61,6 +61,21 @@ class Agent(Base):
     password_hash = Column(String(255), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    queue_rows = relationship("AgentQueue", lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def queues(self) -> List[str]:
+        """The queues this agent serves (supervisors see every queue whatever is listed)."""
+        return sorted(row.queue for row in self.queue_rows)
+
+
+class AgentQueue(Base):
+    """Which queues an agent serves: a table of its own, so adding it needs no migration."""
+
+    __tablename__ = "desk_agent_queues"
+
+    agent_id = Column(Integer, ForeignKey("desk_agents.id", ondelete="CASCADE"), primary_key=True)
+    queue = Column(String(32), primary_key=True)
 
 
 class Handoff(Base):

@@ -40,6 +40,7 @@ class AgentOut(_Out):
     username: str
     display_name: str
     role: str
+    queues: List[str] = Field(default_factory=list, description="queues this agent serves (supervisors: all)")
 
 
 class TokenOut(_Out):
@@ -217,6 +218,7 @@ class QueueOut(_Out):
     name: str
     label: str
     waiting: int
+    served: bool = Field(False, description="whether the asking agent picks up this queue's customers")
 
 
 class AuditEventOut(_Out):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, List, Optional
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OPEN = ("waiting", "active")
+HELD_BY_OTHERS = "该会话由其他坐席处理"
+NOT_YOUR_QUEUE = "该会话不在您负责的队列中"
 
 
 @dataclass(frozen=True)
@@ -37,14 +39,19 @@ class Actor:
     name: str
     role: str = ""
     display_name: str = ""
+    queues: FrozenSet[str] = frozenset()
 
     @classmethod
     def of(cls, agent: Agent) -> "Actor":
-        return cls("agent", agent.username, agent.role, agent.display_name)
+        return cls("agent", agent.username, agent.role, agent.display_name, frozenset(agent.queues))
 
     @property
     def is_supervisor(self) -> bool:
         return self.role == "supervisor"
+
+    def serves(self, queue: str) -> bool:
+        """May pick up (see, claim, close, transfer) a waiting handoff of this queue."""
+        return self.type != "agent" or self.is_supervisor or queue in self.queues
 
 
 BOT = Actor("service", "bot")
@@ -160,12 +167,18 @@ class HandoffDesk:
             .where(Handoff.id == handoff_id)).scalar()
         if handoff is None:
             raise errors.HandoffNotFound()
-        if viewer is not None and not may_read(handoff, viewer):
-            raise errors.Forbidden("该会话由其他坐席处理")
-        if viewer is not None and self.live.first_view(handoff.id, viewer.name):
-            self._audit(viewer, "viewed", handoff, None)
+        if viewer is not None:
+            self._require_reader(handoff, viewer)
+            self._audit(viewer, "viewed", handoff, None)  # every read of customer data, not the first only
             self.session.commit()
         return handoff
+
+    def readable(self, handoffs: List[Handoff], viewer: Actor) -> List[Handoff]:
+        """The handoffs of a list this agent may see; the read is written to the audit log."""
+        shown = [h for h in handoffs if may_read(h, viewer)]
+        if shown:
+            self.audit_agent(viewer, "listed", {"handoff_ids": [h.id for h in shown]})
+        return shown
 
     def close_deliveries(self, handoff_id: str) -> List[Delivery]:
         return list(self.session.execute(
@@ -226,12 +239,25 @@ class HandoffDesk:
         return list(self.session.execute(
             select(AuditEvent).where(AuditEvent.handoff_id == handoff_id).order_by(AuditEvent.id)).scalars())
 
+    def agent_audit_log(self, actor: Optional[str], action: Optional[str], limit: int) -> List[AuditEvent]:
+        """The newest audit events, optionally of one actor and/or one action (supervisors)."""
+        query = select(AuditEvent)
+        if actor:
+            query = query.where(AuditEvent.actor == actor)
+        if action:
+            query = query.where(AuditEvent.action == action)
+        return list(self.session.execute(query.order_by(AuditEvent.id.desc()).limit(limit)).scalars())
+
     # -- agents: actions -----------------------------------------------------------------
     def claim(self, handoff_id: str, actor: Actor) -> Handoff:
         now = self.clock()
-        # The conditional UPDATE is the lock: exactly one agent wins, even across desk processes.
+        # The conditional UPDATE is the lock: exactly one agent wins, even across desk processes;
+        # the queue condition keeps a transfer that lands at the same moment from being outrun.
+        claimable = [Handoff.id == handoff_id, Handoff.status == "waiting"]
+        if not actor.is_supervisor:
+            claimable.append(Handoff.queue.in_(sorted(actor.queues)))
         result = self.session.execute(
-            update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "waiting")
+            update(Handoff).where(*claimable)
             .values(status="active", claimed_by=actor.name, claimed_at=now)
             .execution_options(synchronize_session=False))
         if result.rowcount != 1:
@@ -241,6 +267,8 @@ class HandoffDesk:
                 raise errors.HandoffClosed()
             if handoff.claimed_by == actor.name:
                 return handoff  # claiming twice is harmless
+            if handoff.status == "waiting":
+                raise errors.Forbidden(NOT_YOUR_QUEUE)
             raise errors.AlreadyClaimed()
         handoff = self._get(handoff_id)
         self.session.refresh(handoff)
@@ -275,8 +303,7 @@ class HandoffDesk:
         handoff = self._get(handoff_id, for_update=True)
         if handoff.status == "closed":
             raise errors.HandoffClosed()
-        if handoff.status == "active":
-            self._require_handler(handoff, actor)
+        self._require_handler_or_queue(handoff, actor)
         now = self.clock()
         handoff.status = "closed"
         handoff.closed_at = now
@@ -302,8 +329,7 @@ class HandoffDesk:
         handoff = self._get(handoff_id, for_update=True)
         if handoff.status == "closed":
             raise errors.HandoffClosed()
-        if handoff.status == "active":
-            self._require_handler(handoff, actor)
+        self._require_handler_or_queue(handoff, actor)
         previous_queue, previous_agent = handoff.queue, handoff.claimed_by
         handoff.queue = queue
         handoff.status = "waiting"  # waiting_since is kept: the customer keeps their waiting time
@@ -323,8 +349,7 @@ class HandoffDesk:
         if row is None or row.handoff_id != handoff_id:
             raise errors.DeliveryNotFound()
         handoff = self._get(handoff_id)
-        if not may_read(handoff, actor):
-            raise errors.Forbidden("该会话由其他坐席处理")
+        self._require_reader(handoff, actor)
         if row.status == "failed":
             row.status = "pending"
             self._audit(actor, "delivery_retried", handoff, {"delivery_id": delivery_id})
@@ -349,7 +374,20 @@ class HandoffDesk:
         if handoff.status != "active":
             raise errors.InvalidState("请先接入该会话" if handoff.status == "waiting" else "会话已结束")
         if handoff.claimed_by != actor.name and not actor.is_supervisor:
-            raise errors.Forbidden("该会话由其他坐席处理")
+            raise errors.Forbidden(HELD_BY_OTHERS)
+
+    @classmethod
+    def _require_handler_or_queue(cls, handoff: Handoff, actor: Actor) -> None:
+        """Close and transfer: the holder of an active handoff, an agent of a waiting one's queue."""
+        if handoff.status == "active":
+            cls._require_handler(handoff, actor)
+        elif not actor.serves(handoff.queue):
+            raise errors.Forbidden(NOT_YOUR_QUEUE)
+
+    @staticmethod
+    def _require_reader(handoff: Handoff, actor: Actor) -> None:
+        if not may_read(handoff, actor):
+            raise errors.Forbidden(NOT_YOUR_QUEUE if handoff.status == "waiting" else HELD_BY_OTHERS)
 
     def _audit(self, actor: Actor, action: str, handoff: Optional[Handoff], detail: Optional[dict]) -> None:
         self.session.add(AuditEvent(ts=self.clock(), actor_type=actor.type, actor=actor.name, action=action,

@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 
-from services.agent_desk.api.routes import auth, desk, handoffs, health, internal, live
+from services.agent_desk.api.routes import audit, auth, desk, handoffs, health, internal, live
 
 api_router = APIRouter()
-for module in (health, auth, handoffs, desk, internal, live):
+for module in (health, auth, handoffs, desk, audit, internal, live):
     api_router.include_router(module.router)

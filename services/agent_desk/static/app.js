@@ -79,8 +79,15 @@
     $("login-view").hidden = true; $("desk-view").hidden = false;
     $("agent-name").textContent = state.agent.display_name + (state.agent.role === "supervisor" ? "（班长）" : "");
     api("/api/canned-responses").then(function (list) { state.canned = list; renderCanned(); });
-    api("/api/queues").then(function (list) { state.queues = list; renderQueues(); });
+    api("/api/queues").then(function (list) { state.queues = list; renderQueues(); renderServedQueues(); });
     loadList(); connectLive();
+  }
+
+  // Which queues' waiting customers this agent picks up (the server filters the list the same way).
+  function renderServedQueues() {
+    var served = state.queues.filter(function (q) { return q.served; }).map(function (q) { return q.label; });
+    $("agent-queues").textContent = state.agent.role === "supervisor" ? "全部队列"
+      : (served.length ? "负责队列：" + served.join("、") : "尚未分配队列，请联系班长");
   }
 
   // -- queue list -----------------------------------------------------------------------

@@ -184,3 +184,68 @@ def test_an_agent_cannot_read_or_follow_another_agents_handoff(make_desk) -> Non
     assert secret_words not in json.dumps(agent2_saw, ensure_ascii=False)
     agent1_saw = asyncio.run(events_seen_by("agent1"))
     assert secret_words in json.dumps(agent1_saw, ensure_ascii=False)
+
+
+def test_an_agent_sees_and_picks_up_only_the_queues_they_serve(make_desk) -> None:
+    """Issue 12: every agent saw and could claim every waiting handoff, whatever its queue.
+    agent2 serves general and loans (seed.py); agent1 serves every queue."""
+    desk = make_desk()
+    secret_reason = "信用卡被盗刷 客户很着急"
+    cards = desk.register(queue="cards", reason=secret_reason)["id"]
+    loans = desk.register(queue="loans")["id"]
+
+    def waiting(username: str) -> list:
+        return [h["id"] for h in desk.get("/api/handoffs", username=username, params={"status": "waiting"}).json()]
+
+    assert desk.get("/api/auth/me", username="agent2").json()["queues"] == ["general", "loans"]
+    served = {q["name"]: q["served"] for q in desk.get("/api/queues", username="agent2").json()}
+    assert served == {"general": True, "cards": False, "loans": True, "wealth": False, "complaints": False}
+    assert loans in waiting("agent2") and cards not in waiting("agent2")
+    assert cards in waiting("agent1") and cards in waiting("supervisor1")
+    assert desk.get("/api/handoffs", username="agent2", params={"status": "waiting", "queue": "cards"}).json() == []
+
+    for method, path, body in [("get", f"/api/handoffs/{cards}", None),
+                               ("post", f"/api/handoffs/{cards}/claim", None),
+                               ("post", f"/api/handoffs/{cards}/close", {"back_to_bot": True}),
+                               ("post", f"/api/handoffs/{cards}/transfer", {"queue": "general"}),
+                               ("post", f"/api/handoffs/{cards}/deliveries/1/retry", None)]:
+        r = desk.get(path, username="agent2") if method == "get" else desk.post(path, body, username="agent2")
+        assert r.status_code in (403, 404), (path, r.status_code, r.text)
+        assert secret_reason not in r.text
+    assert desk.get(f"/api/handoffs/{cards}", username="agent2").json()["error"]["message"] == "该会话不在您负责的队列中"
+    assert desk.get(f"/api/handoffs/{cards}", username="agent1").json()["status"] == "waiting"  # nothing changed
+
+    async def created_event_seen_by(username: str) -> dict:
+        async with websockets.connect(desk.url.replace("http", "ws") + "/api/live") as ws:
+            await ws.send(json.dumps({"type": "auth", "token": desk.token(username)}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "ready"
+            hid = (await asyncio.to_thread(desk.register, queue="cards", reason=secret_reason))["id"]
+            while True:
+                event = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if event.get("handoff_id") == hid:
+                    return event
+
+    stripped = asyncio.run(created_event_seen_by("agent2"))
+    assert stripped["type"] == "handoff_created" and stripped["queue"] == "cards" and "reason" not in stripped
+    assert asyncio.run(created_event_seen_by("agent1"))["reason"] == secret_reason
+
+    # a transfer into a queue moves the handoff to that queue's agents
+    assert desk.post(f"/api/handoffs/{cards}/claim", username="agent1").status_code == 200
+    assert desk.post(f"/api/handoffs/{cards}/transfer", {"queue": "loans"}, username="agent1").status_code == 200
+    assert cards in waiting("agent2")
+    assert desk.post(f"/api/handoffs/{cards}/claim", username="agent2").status_code == 200
+
+
+def test_every_read_of_customer_data_is_in_the_audit_log(make_desk) -> None:
+    """Issue 12: only an agent's first view of a handoff in five minutes was written down."""
+    desk = make_desk()
+    hid = desk.register()["id"]
+    for _ in range(3):
+        assert desk.get(f"/api/handoffs/{hid}", username="agent2").status_code == 200
+    desk.get("/api/handoffs", username="agent2", params={"status": "waiting"})
+    views = [e for e in desk.get(f"/api/handoffs/{hid}/audit", username="supervisor1").json()
+             if e["action"] == "viewed" and e["actor"] == "agent2"]
+    assert len(views) == 3
+    listed = desk.get("/api/audit", username="supervisor1", params={"actor": "agent2", "action": "listed"}).json()
+    assert listed and hid in listed[0]["detail"]["handoff_ids"]
+    assert desk.get("/api/audit", username="agent2").status_code == 403  # supervisors only

@@ -20,8 +20,9 @@ def canned_responses(agent: CurrentAgent):
 
 @router.get("/queues", response_model=List[QueueOut])
 def queues(agent: CurrentAgent, desk: DeskDep, settings: SettingsDep):
-    counts = desk.queue_counts()
-    return [QueueOut(name=name, label=label, waiting=counts.get(name, 0)) for name, label in settings.queue_labels]
+    counts, viewer = desk.queue_counts(), Actor.of(agent)
+    return [QueueOut(name=name, label=label, waiting=counts.get(name, 0), served=viewer.serves(name))
+            for name, label in settings.queue_labels]
 
 
 @router.get("/agents/online", response_model=List[OnlineAgentOut])

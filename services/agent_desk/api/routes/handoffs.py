@@ -9,7 +9,6 @@ from services.agent_desk.api.deps import CurrentAgent, DeskDep, Supervisor
 from services.agent_desk.schemas import (AuditEventOut, CloseIn, DeliveryOut, HandoffDetailOut, HandoffSummaryOut,
                                          MessageIn, TranscriptEntryOut, TransferIn)
 from services.agent_desk.service import Actor, HandoffDesk, to_summary
-from services.agent_desk.visibility import may_read
 
 router = APIRouter(prefix="/api/handoffs", tags=["handoffs"])
 
@@ -37,7 +36,7 @@ def list_handoffs(desk: DeskDep, agent: CurrentAgent,
     viewer = Actor.of(agent)
     if mine:
         handoffs = [h for h in handoffs if h.claimed_by == agent.username]
-    handoffs = [h for h in handoffs if may_read(h, viewer)]  # others' conversations: supervisors only
+    handoffs = desk.readable(handoffs, viewer)  # other queues, others' conversations: supervisors only
     positions = desk.positions(handoffs)
     last = desk.last_messages([h.id for h in handoffs])
     now = desk.clock()
