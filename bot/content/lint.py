@@ -134,10 +134,25 @@ class Linter:
         self.check_characters(examples)
         self.check_entity_patterns(examples, domain)
         self.check_test_data(examples)
+        self.check_name_rules()
         order = {ERROR: 0, WARNING: 1}
         return sorted(self.issues, key=lambda i: (order[i.severity], i.file, i.line or 0, i.code))
 
     # ------------------------------------------------------------------ checks
+    def check_name_rules(self) -> None:
+        """data/lexicon/names.yml (how `make mine` finds names to mask) must load and work."""
+        from bot.masking import _name_pattern
+
+        path = self.paths.root / "data" / "lexicon" / "names.yml"
+        if not path.exists() or self.load(path) is None:
+            return  # a project without the file masks numbers only; a YAML error is reported by load
+        try:
+            _name_pattern.__wrapped__(path)
+        except (KeyError, TypeError, AttributeError, re.error) as exc:
+            self.add(ERROR, "name_rules", path, None,
+                     f"姓名遮蔽规则无法使用（{exc}）。需要 surnames、before_name、after_name、never_in_name 四项，"
+                     f"姓氏用空格分开，提示词和称呼每行一个。")
+
     def check_duplicates(self, examples: List[Example]) -> None:
         """The same example under two intents (error) or twice in one intent (warning)."""
         seen: Dict[str, Example] = {}

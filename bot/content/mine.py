@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from bot.content.project import ProjectPaths, load_intent_labels
-from bot.masking import mask_text
+from bot.masking import mask_personal
 
 FALLBACK_INTENT = "nlu_fallback"
 CORE_FALLBACK_ACTIONS = {"action_default_fallback", "action_two_stage_fallback", "utter_default",
@@ -168,7 +168,7 @@ def find_unanswered(conversations: Sequence[Conversation], threshold: float,
                 if not text or text.startswith("/"):
                     continue  # button payloads are not questions
                 name, confidence, guess, guess_conf = _top_intent(event.get("parse_data") or {})
-                item = Unanswered(conv.sender_id, event.get("timestamp"), mask_text(text), "", guess, guess_conf)
+                item = Unanswered(conv.sender_id, event.get("timestamp"), mask_personal(text), "", guess, guess_conf)
                 if name in unanswered_intents:
                     item.reason = name
                 elif confidence is not None and confidence < threshold:
@@ -309,7 +309,7 @@ def _handoff_row(conv: Conversation, event: Dict[str, Any], last_user: Dict[str,
                  via: Optional[str]) -> Dict[str, Any]:
     intent = ((last_user.get("parse_data") or {}).get("intent") or {}).get("name")
     return {"sender_id": conv.sender_id, "time": _iso(event.get("timestamp")), "reason": reason,
-            "via": via, "last_message": mask_text(last_user.get("text", "")), "last_intent": intent}
+            "via": via, "last_message": mask_personal(last_user.get("text", "")), "last_intent": intent}
 
 
 def find_ratings(conversations: Sequence[Conversation]) -> List[Dict[str, Any]]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bot.content.project import ProjectPaths, load_intent_labels
+from bot.masking import mask_personal
 
 AVERAGE_KEYS = ("accuracy", "macro avg", "weighted avg", "micro avg")
 FALLBACK_INTENT = "nlu_fallback"
@@ -129,7 +130,7 @@ def load_predictions(rasa_dir: Path) -> List[Dict[str, Any]]:
     for name, correct in (("intent_errors.json", False), ("intent_successes.json", True)):
         for item in read_json(rasa_dir / name, []) or []:
             prediction = item.get("intent_prediction") or {}
-            rows.append({"text": item.get("text", ""), "intent": item.get("intent"),
+            rows.append({"text": mask_personal(item.get("text", "")), "intent": item.get("intent"),
                          "predicted": prediction.get("name"), "confidence": prediction.get("confidence"),
                          "correct": correct})
     return rows

@@ -40,6 +40,7 @@ def _find(issues, code):
     ("pattern_unmatched", "warning", "data/lexicon/entity_patterns.yml:4"),
     ("yaml_syntax", "error", "data/nlu/broken_syntax.yml:7"),
     ("test_example_in_training", "warning", "tests/nlu/test_data.yml:5"),
+    ("name_rules", "error", "data/lexicon/names.yml"),
 ])
 def test_each_problem_is_reported_at_its_line(broken_issues, code, severity, where):
     found = [i for i in _find(broken_issues, code) if i.location() == where]

@@ -77,12 +77,13 @@ def test_cli_writes_excel_friendly_csv(tmp_path, capsys):
 def test_what_mine_writes_is_masked():
     from bot.content.mine import Conversation, find_unanswered
 
-    said = "我的卡 6222021234567890123 丢了，身份证 110101199003071234，电话 13812345678"
+    said = "我叫张丽 我的卡 6222021234567890123 丢了，身份证 110101199003071234，电话 13812345678"
     conv = Conversation("c-mask", [{"event": "user", "text": said, "timestamp": 1.0,
                                     "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.3}}}])
     [found] = find_unanswered([conv], threshold=0.6, unanswered_intents=["nlu_fallback"])
     assert "6222021234567890123" not in found.text and "**** **** **** 0123" in found.text
     assert "110101199003071234" not in found.text and "13812345678" not in found.text
+    assert "张丽" not in found.text and "我叫张*" in found.text
 
 
 def test_one_name_rule_everywhere():

@@ -19,3 +19,21 @@ def test_mobile_numbers_are_masked():
 def test_amounts_and_short_numbers_are_left_alone():
     text = "转账5000元，尾号1234，2026年11月23日"
     assert mask_text(text) == text
+
+
+def test_names_said_in_free_text_are_masked_for_the_content_team():
+    from bot.masking import mask_personal
+
+    cases = {
+        "我叫张丽想问一下转账": "我叫张*想问一下转账",
+        "户名：王建明，卡号6222020200112233445": "户名：王*明，卡号**** **** **** 3445",
+        "张丽女士的卡丢了": "张*女士的卡丢了",
+        "本人是刘德华": "本人是刘*华",
+        "我的名字是 赵四 电话13812345678": "我的名字是 赵* 电话138****5678",
+        "转给陈一": "转给陈*",
+    }
+    for said, shown in cases.items():
+        assert mask_personal(said) == shown, said
+    # a surname alone, a form of address alone and sentences without a name stay as they are
+    for said in ("我姓王", "王先生你好", "我是个体工商户", "我是老年人，不会用手机", "给我老伴转钱", "", "5000块"):
+        assert mask_personal(said) == said, said
