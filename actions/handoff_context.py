@@ -7,17 +7,13 @@ summary, so the agent asks the customer nothing they already said.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-import yaml
-
 from actions.agent_desk_client import CustomerContext, HandoffRequest, NluEntry, TranscriptEntry
+from actions.context_labels import intent_label, shown_slots
 from bot.handoff_rules import HandoffReason
 from bot.masking import mask_text
 
-INTENT_LABELS_FILE = Path(__file__).resolve().parents[1] / "data" / "knowledge" / "intents.yml"
 MAX_TRANSCRIPT_ENTRIES = 200
 # Slots that describe the bot's own bookkeeping, not the customer's case.
 INTERNAL_SLOTS = frozenset({"requested_slot", "handoff_id", "handoff_reason", "session_started_metadata",
@@ -64,27 +60,18 @@ def case_slots(slots: Mapping[str, Any]) -> Dict[str, Any]:
             if name not in INTERNAL_SLOTS and value not in (None, "", [], {})}
 
 
-@lru_cache(maxsize=1)
-def intent_labels() -> Dict[str, str]:
-    if not INTENT_LABELS_FILE.exists():
-        return {}
-    data = yaml.safe_load(INTENT_LABELS_FILE.read_text(encoding="utf-8")) or {}
-    labels = data.get("intents", data)
-    return {str(k): (v.get("label") if isinstance(v, dict) else str(v)) for k, v in labels.items()}
-
-
 def summarize(nlu: List[NluEntry], slots: Mapping[str, Any], reason: HandoffReason,
               customer: CustomerContext) -> str:
-    labels = intent_labels()
     topics: List[str] = []
     for entry in nlu:
-        label = labels.get(entry.intent)
-        if label and entry.intent not in ("greet", "affirm", "deny", "thank", "nlu_fallback") and label not in topics:
+        label = intent_label(entry.intent) if entry.intent else ""
+        if label and label != entry.intent and entry.intent not in ("greet", "affirm", "deny", "thank", "nlu_fallback") and label not in topics:
             topics.append(label)
     who = f"客户（{customer.segment}）" if customer.segment else "客户"
     parts = [f"{who}本次咨询：{'、'.join(topics) if topics else '未能识别具体问题'}。"]
-    if slots:
-        parts.append("已收集：" + "；".join(f"{k}={v}" for k, v in slots.items()) + "。")
+    shown = shown_slots(slots)
+    if shown:
+        parts.append("已收集：" + "；".join(f"{s.label} {s.value}" for s in shown) + "。")
     parts.append(f"转人工原因：{reason.label}。")
     return "".join(parts)
 

@@ -10,6 +10,8 @@ Tables:
 - loan_materials.yml   loan application materials by loan type x customer type
 - topics.yml           what each answer is about: its parameters, the part of the answer for each
                        parameter value, the next step, and how forms are named (actions/dialogue.py)
+- context_labels.yml   how the slots read at the agent desk and in the handoff summary
+                       (actions/context_labels.py)
 """
 from __future__ import annotations
 
@@ -195,6 +197,27 @@ class ButtonText(_Model):
     payload: NonEmpty  # type: ignore[valid-type]
 
 
+# ---------------------------------------------------------------- context_labels.yml
+SlotFormat = constr(regex=r"^(text|amount|yes_no|date|form|topic)$")
+
+
+class SlotLabel(_Model):
+    label: Optional[NonEmpty] = None  # type: ignore[valid-type]
+    format: SlotFormat = "text"  # type: ignore[valid-type]
+    values: Dict[str, NonEmpty] = {}  # type: ignore[valid-type]
+    hidden: bool = False
+
+    @validator("hidden")
+    def _shown_slots_have_a_label(cls, hidden: bool, values: dict) -> bool:
+        if not hidden and not values.get("label"):
+            raise ValueError("要给坐席看的槽位必须有 label（不给看的写 hidden: true）")
+        return hidden
+
+
+class ContextLabels(_Model):
+    slots: Dict[NonEmpty, SlotLabel]  # type: ignore[valid-type]
+
+
 class Wording(_Model):
     """Sentence fragments and button titles the actions put together (whole answers are
     responses in domain.yml). `{name}` placeholders are filled by the actions."""
@@ -250,6 +273,11 @@ def topics() -> Topics:
 
 
 @lru_cache(maxsize=None)
+def context_labels() -> ContextLabels:
+    return load_table("context_labels.yml", ContextLabels)
+
+
+@lru_cache(maxsize=None)
 def wording() -> Wording:
     return load_table("wording.yml", Wording)
 
@@ -294,6 +322,7 @@ def load_all() -> None:
     loan_materials()
     topics()
     wording()
+    context_labels()
 
 
 load_all()

@@ -131,6 +131,7 @@ class Linter:
         if self._domain_files:
             self.check_responses(domain)
             self.check_entities(examples, domain)
+            self.check_context_labels(domain)
         self.check_characters(examples)
         self.check_entity_patterns(examples, domain)
         self.check_test_data(examples)
@@ -139,6 +140,19 @@ class Linter:
         return sorted(self.issues, key=lambda i: (order[i.severity], i.file, i.line or 0, i.code))
 
     # ------------------------------------------------------------------ checks
+    def check_context_labels(self, domain: Dict[str, Any]) -> None:
+        """Every slot has a line in data/knowledge/context_labels.yml (how the agent desk shows it)."""
+        path = self.paths.root / "data" / "knowledge" / "context_labels.yml"
+        table = self.load(path) if path.exists() else None
+        if not isinstance(table, dict):
+            return  # no table in this project (the fixtures), or a YAML error already reported
+        named = set((table.get("slots") or {}).keys())
+        for slot, (_, where, line) in domain["slots"].items():
+            if slot not in named:
+                self.add(ERROR, "slot_label_missing", where, line,
+                         f"槽位 {slot} 在 data/knowledge/context_labels.yml 里没有名称，坐席工作台会显示英文名。"
+                         f"请加一行：{slot}: {{label: 中文名称}}（不给坐席看的写 {{hidden: true}}）。")
+
     def check_name_rules(self) -> None:
         """data/lexicon/names.yml (how `make mine` finds names to mask) must load and work."""
         from bot.masking import _name_pattern

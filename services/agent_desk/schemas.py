@@ -157,7 +157,14 @@ class TranscriptEntryOut(_Out):
 class NluEntryOut(_Out):
     text: str
     intent: str
+    intent_label: str = Field("", description="the intent's Chinese name (data/knowledge/intents.yml)")
     confidence: float
+
+
+class CollectedOut(_Out):
+    name: str
+    label: str = Field(..., description="the slot's Chinese name (data/knowledge/context_labels.yml)")
+    value: str = Field(..., description="formatted as customers read it (5 万元, 是, 2026年12月3日)")
 
 
 class HandoffSummaryOut(_Out):
@@ -184,6 +191,7 @@ class HandoffDetailOut(HandoffSummaryOut):
     transcript: List[TranscriptEntryOut]
     nlu: List[NluEntryOut]
     slots: Dict[str, Any]
+    collected: List[CollectedOut] = Field(default_factory=list, description="slots as the agent reads them")
     summary: str
     rating: Optional[int]
     resolution: Optional[str]

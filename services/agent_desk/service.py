@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from services.agent_desk import errors
 from services.agent_desk.config import DeskSettings
+from services.agent_desk.context_view import customer_name
 from services.agent_desk.delivery import handoff_callback_base
 from services.agent_desk.live import LiveState
 from services.agent_desk.models import Agent, AuditEvent, Delivery, Handoff, Message
@@ -96,7 +97,7 @@ class HandoffDesk:
         handoff = Handoff(
             conversation_id=data.conversation_id, channel=data.channel, status="waiting",
             reason=mask(data.reason), priority=data.priority, queue=queue,
-            customer_id=data.customer.id, customer_display_name=mask_name(data.customer.display_name),
+            customer_id=data.customer.id, customer_display_name=customer_name(data.customer.id, mask_name(data.customer.display_name)),
             customer_segment=data.customer.segment,
             slots=mask_value(data.slots), summary=mask(data.summary),
             nlu=[{"text": mask(n.text), "intent": n.intent, "confidence": round(n.confidence, 4)} for n in data.nlu],

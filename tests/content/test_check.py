@@ -98,3 +98,15 @@ def test_real_project_data_passes_check():
     result = run_check(ProjectPaths(PROJECT_ROOT))
     assert result.ok, "\n".join(f"{i.location()} {i.message}" for i in result.errors) + "\n" + \
         "\n".join(result.rasa.problems)
+
+
+def test_a_slot_without_a_desk_label_is_reported(tmp_path):
+    (tmp_path / "data" / "knowledge").mkdir(parents=True)
+    (tmp_path / "data" / "nlu").mkdir()
+    (tmp_path / "domain.yml").write_text(
+        'version: "3.1"\nslots:\n  card_type:\n    type: text\n    mappings: []\n'
+        '  travel_dates:\n    type: text\n    mappings: []\n', encoding="utf-8")
+    (tmp_path / "data" / "knowledge" / "context_labels.yml").write_text(
+        "slots:\n  card_type: {label: 卡片类型}\n", encoding="utf-8")
+    [missing] = _find(run_lint(ProjectPaths(tmp_path)), "slot_label_missing")
+    assert missing.severity == "error" and missing.location() == "domain.yml:6" and "travel_dates" in missing.message

@@ -7,7 +7,6 @@
   var SEGMENT_LABEL = { mass: "普通客户", gold: "金卡客户", platinum: "白金客户", private: "私人银行", vip: "贵宾客户" };
   var ROLE_LABEL = { customer: "客户", bot: "机器人", agent: "坐席" };
   var DELIVERY_LABEL = { pending: "发送中", delivered: "已送达", failed: "发送失败" };
-  var SLOT_LABEL = { card_last4: "卡号后四位", bill_month: "账单月份", amount: "金额", card_number: "卡号", phone: "手机号" };
 
   var state = {
     token: sessionStorage.getItem("desk_token"),
@@ -127,7 +126,7 @@
       var li = el("li"); li.setAttribute("data-id", h.id); li.setAttribute("data-testid", "handoff-item");
       if (h.id === state.selected) li.classList.add("selected");
       var top = el("div", "row");
-      var name = el("strong", null, (h.customer.display_name || "匿名客户"));
+      var name = el("strong", null, customerName(h.customer));
       top.appendChild(name);
       if (h.status === "waiting") {
         var wait = el("span", "wait"); wait.setAttribute("data-waiting", h.waiting_seconds);
@@ -189,11 +188,14 @@
       .catch(showError);
   }
 
+  // A customer who is not logged in has no name at the desk: the server sends none.
+  function customerName(c) { return c.display_name || (c.id ? "—" : "未登录客户"); }
+
   function renderDetail() {
     var d = state.detail, mine = d.claimed_by === state.agent.username;
     var canAct = d.status === "active" && (mine || state.agent.role === "supervisor");
     $("no-selection").hidden = true; $("conversation").hidden = false; $("context-panel").hidden = false;
-    $("conv-title").textContent = (d.customer.display_name || "匿名客户") + " · " + STATUS_LABEL[d.status];
+    $("conv-title").textContent = customerName(d.customer) + " · " + STATUS_LABEL[d.status];
     var meta = queueLabel(d.queue) + " · " + (CHANNEL_LABEL[d.channel] || d.channel) + " · 会话 " + d.conversation_id;
     if (d.status === "waiting") meta += " · 排队第 " + d.queue_position + " 位，预计 " + Math.ceil((d.estimated_wait_seconds || 0) / 60) + " 分钟";
     if (d.claimed_by) meta += " · 处理坐席 " + d.claimed_by;
@@ -228,7 +230,7 @@
     list.scrollTop = list.scrollHeight;
 
     $("ctx-reason").textContent = d.reason || "—";
-    $("ctx-name").textContent = d.customer.display_name || "—";
+    $("ctx-name").textContent = customerName(d.customer);
     $("ctx-id").textContent = d.customer.id || "未登录";
     $("ctx-segment").textContent = SEGMENT_LABEL[d.customer.segment] || d.customer.segment || "—";
     $("ctx-channel").textContent = CHANNEL_LABEL[d.channel] || d.channel;
@@ -236,7 +238,8 @@
     var nlu = $("ctx-nlu"); nlu.textContent = "";
     d.nlu.forEach(function (n) {
       var li = el("li");
-      var row = el("div", "row"); row.appendChild(el("span", null, n.intent || "未识别"));
+      var intent = el("span", null, n.intent_label || n.intent || "未识别"); intent.title = n.intent;
+      var row = el("div", "row"); row.appendChild(intent);
       row.appendChild(el("span", "muted", Math.round(n.confidence * 100) + "%")); li.appendChild(row);
       var bar = el("div", "bar" + (n.confidence < 0.5 ? " low" : "")); var fill = el("span");
       fill.style.width = Math.round(n.confidence * 100) + "%"; bar.appendChild(fill); li.appendChild(bar);
@@ -245,11 +248,10 @@
     });
     if (!d.nlu.length) nlu.appendChild(el("li", "muted", "—"));
     var slots = $("ctx-slots"); slots.textContent = "";
-    Object.keys(d.slots).forEach(function (k) {
-      var v = d.slots[k];
-      if (v === null || v === undefined || v === "") return;
-      slots.appendChild(el("dt", null, SLOT_LABEL[k] || k));
-      slots.appendChild(el("dd", null, typeof v === "object" ? JSON.stringify(v) : v));
+    (d.collected || []).forEach(function (c) {  // labels and values from data/knowledge/context_labels.yml
+      var dt = el("dt", null, c.label); dt.title = c.name;
+      slots.appendChild(dt);
+      slots.appendChild(el("dd", null, c.value));
     });
     if (!slots.childNodes.length) slots.appendChild(el("dd", "muted", "—"));
     $("ctx-resolution").textContent = d.resolution || "—";

@@ -67,7 +67,7 @@ def test_agent_works_a_conversation_in_the_console(desk: DeskProcess, recorder: 
     expect(page.locator("#ctx-reason")).to_have_text("客户要求人工：信用卡账单争议")
     expect(page.locator("#ctx-name")).to_have_text("周*")
     expect(page.locator("#ctx-segment")).to_have_text("白金客户")
-    expect(page.locator("#ctx-nlu")).to_contain_text("request_human")
+    expect(page.locator("#ctx-nlu")).to_contain_text("转人工客服")  # the intent's label, not request_human
     expect(page.locator("#ctx-nlu")).to_contain_text("97%")
     expect(page.locator("#ctx-slots")).to_contain_text("1234")
     expect(page.locator("#ctx-summary")).to_contain_text("信用卡")
@@ -103,3 +103,66 @@ def test_agent_works_a_conversation_in_the_console(desk: DeskProcess, recorder: 
     page.screenshot(path=str(shots / "05-closed.png"))
     assert not errors, errors
     desk.post(f"/api/handoffs/{live['id']}/close", {"back_to_bot": True})
+
+
+# Every line box of every text in the panel, then any two from different texts that cross.
+_OVERLAPS_JS = """(root) => {
+  const boxes = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(), i = 0; node; node = walker.nextNode(), i++) {
+    if (!node.textContent.trim() || !node.parentElement.offsetParent) continue;
+    const range = document.createRange(); range.selectNodeContents(node);
+    for (const r of range.getClientRects()) if (r.width > 0 && r.height > 0) boxes.push({i, text: node.textContent.trim(), r});
+  }
+  const found = [];
+  for (let a = 0; a < boxes.length; a++) for (let b = a + 1; b < boxes.length; b++) {
+    const p = boxes[a], q = boxes[b];
+    if (p.i === q.i) continue;
+    const w = Math.min(p.r.right, q.r.right) - Math.max(p.r.left, q.r.left);
+    const h = Math.min(p.r.bottom, q.r.bottom) - Math.max(p.r.top, q.r.top);
+    if (w > 1 && h > 1) found.push(p.text + " / " + q.text);
+  }
+  return found;
+}"""
+
+
+def test_the_context_panel_speaks_the_agents_language(desk: DeskProcess, browser_page) -> None:
+    """Issue 15: raw slot names and values (desired_overseas_limit=50000.0), labels running into
+    their values, and an anonymous customer shown as 未****."""
+    from playwright.sync_api import expect
+
+    page, errors = browser_page
+    slots = {"card_type": "信用卡", "overseas_card": "尾号 1234 的信用卡", "travel_destination": "日本东京",
+             "travel_dates": "12月10号到12月20号", "desired_overseas_limit": 50000.0, "overseas_confirmed": True,
+             "verification_method": "face", "paused_form": "complaint_form", "handoff_reason": "overseas_limit",
+             # a slot the label table does not know yet keeps its long raw name: it must wrap, not run over
+             "preferred_contact_window_for_callback": "工作日下午"}
+    hid = desk.register(customer={"id": None, "display_name": "未登录客户", "segment": "未登录"}, slots=slots,
+                        nlu=[{"text": "境外刷卡额度调高", "intent": "adjust_overseas_limit", "confidence": 0.91}])["id"]
+    page.goto(desk.url + "/")
+    page.fill("#login-username", "agent1")
+    page.fill("#login-password", "agent1-demo")
+    page.click("#login-submit")
+    page.locator(f'#handoff-list li[data-id="{hid}"]').click()
+    expect(page.locator("#context-panel")).to_be_visible()
+
+    expect(page.locator("#ctx-name")).to_have_text("未登录客户")
+    expect(page.locator("#conv-title")).to_contain_text("未登录客户")
+    panel = page.locator("#ctx-slots")
+    expect(panel.locator("dt")).to_have_count(9)
+    shown = dict(zip(panel.locator("dt").all_inner_texts(), panel.locator("dd").all_inner_texts()))
+    assert shown == {"没办完的业务": "投诉登记", "卡片类型": "信用卡",
+                     "境外用卡": "尾号 1234 的信用卡", "目的地": "日本东京", "出行日期": "12月10号到12月20号",
+                     "期望的境外额度": "5 万元", "已确认调整额度": "是", "验证方式": "刷脸",
+                     "preferred_contact_window_for_callback": "工作日下午"}, shown
+    for raw in ("desired_overseas_limit", "50000.0", "True", "handoff_reason", "overseas_limit"):
+        expect(panel).not_to_contain_text(raw)
+    expect(page.locator("#ctx-nlu")).to_contain_text("信用卡境外消费限额")
+
+    for width in (1400, 1100):  # the panel is narrower on a small screen
+        page.set_viewport_size({"width": width, "height": 860})
+        overlapping = page.locator("#context-panel").evaluate(_OVERLAPS_JS)
+        assert overlapping == [], f"at {width}px: {overlapping}"
+    page.screenshot(path=str(ARTIFACTS / "06-context-panel.png"))
+    assert not errors, errors
+    desk.post(f"/api/handoffs/{hid}/close", {"back_to_bot": True})

@@ -26,7 +26,7 @@ def test_handoff_lifecycle(desk: DeskProcess, recorder: RecordingServer) -> None
     assert [t["role"] for t in detail["transcript"]] == ["customer", "bot", "customer"]
     assert detail["transcript"][0]["text"] == "我的信用卡账单不对"
     assert detail["slots"] == {"card_last4": "1234", "bill_month": "2026-01"}
-    assert detail["nlu"][1] == {"text": "转人工", "intent": "request_human", "confidence": 0.97}
+    assert detail["nlu"][1] == {"text": "转人工", "intent": "request_human", "intent_label": "转人工客服", "confidence": 0.97}
     assert detail["summary"].startswith("客户对信用卡")
 
     # registering the same conversation again returns the open handoff

@@ -6,6 +6,7 @@ from typing import List, Optional
 from fastapi import APIRouter, Query
 
 from services.agent_desk.api.deps import CurrentAgent, DeskDep, Supervisor
+from services.agent_desk.context_view import collected, intent_label
 from services.agent_desk.schemas import (AuditEventOut, CloseIn, DeliveryOut, HandoffDetailOut, HandoffSummaryOut,
                                          MessageIn, TranscriptEntryOut, TransferIn)
 from services.agent_desk.service import Actor, HandoffDesk, to_summary
@@ -21,7 +22,9 @@ def detail_of(desk: HandoffDesk, handoff_id: str, viewer: Optional[Actor] = None
     return HandoffDetailOut(
         **to_summary(handoff, now, position, last),
         transcript=[TranscriptEntryOut.from_orm(m) for m in handoff.messages],
-        nlu=handoff.nlu or [], slots=handoff.slots or {}, summary=handoff.summary, rating=handoff.rating,
+        nlu=[dict(n, intent_label=intent_label(n.get("intent", ""))) for n in handoff.nlu or []],
+        slots=handoff.slots or {}, collected=collected(handoff.slots or {}), summary=handoff.summary,
+        rating=handoff.rating,
         resolution=handoff.resolution, back_to_bot=handoff.back_to_bot, closed_by=handoff.closed_by,
         estimated_wait_seconds=desk.estimated_wait(position) if handoff.status == "waiting" else None,
         deliveries=[DeliveryOut.from_orm(d) for d in desk.close_deliveries(handoff.id)])
