@@ -35,8 +35,9 @@ from actions.core_banking_client import (
 from actions.dialogue import (PENDING_REQUEST_SLOT, TOPIC_SLOT, forget_pending, pause_active_form,
                               remember_pending)
 from actions.forms import BankFormValidation
-from actions.identity import authenticated_customer
+from actions.identity import authenticated_customer, verified_customer_id_earlier
 from bot.handoff_rules import HandoffReason
+from bot.intents import HANDED_BACK
 from bot.identity import Customer
 
 logger = logging.getLogger(__name__)
@@ -112,4 +113,12 @@ class CustomerFormValidation(BankFormValidation, abc.ABC):
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
-        return domain_slots if authenticated_customer(tracker) is not None else []
+        return domain_slots if authenticated_customer(tracker) is not None or _handed_back_to_a_customer(tracker) \
+            else []
+
+
+def _handed_back_to_a_customer(tracker: Tracker) -> bool:
+    """An agent started this form for a logged-in customer (intent handed_back carries no token):
+    ask its questions; the customer's answers bring their token before any data is read."""
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    return intent == HANDED_BACK and verified_customer_id_earlier(tracker) is not None

@@ -19,10 +19,12 @@ from typing import Any, Dict, List, Optional, Text
 
 import redis
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
+from rasa_sdk.events import ActiveLoop, ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import knowledge
 from actions.agent_desk_client import AgentDeskUnavailable, CustomerContext, get_agent_desk_client
+from actions.dialogue import PAUSED_FORM_SLOT, REQUESTED_SLOT
 from actions.handoff_context import build_handoff_request
 from actions.identity import authenticated_customer, channel_of
 from bot.handoff_route import ROUTE_TTL_SECONDS, HandoffRoute, encode, route_key
@@ -30,6 +32,9 @@ from bot.handoff_rules import HandoffReason
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
+
+HAND_BACK_ENTITY = "hand_back_to"
+LIMIT_RAISE_FORM = "limit_raise_form"
 
 
 @lru_cache(maxsize=1)
@@ -65,9 +70,12 @@ class ActionHandoffToHuman(Action):
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         reason = self.reason(tracker)
         channel = channel_of(tracker)
+        slots = dict(tracker.current_slot_values())
+        if tracker.active_loop_name:  # the agent sees the form the customer left, and may hand back to it
+            slots[PAUSED_FORM_SLOT] = tracker.active_loop_name
         request = build_handoff_request(
             conversation_id=tracker.sender_id, channel=channel, events=list(tracker.events),
-            slots=tracker.current_slot_values(), reason=reason, customer=_customer_context(tracker))
+            slots=slots, reason=reason, customer=_customer_context(tracker))
         loop = asyncio.get_running_loop()
         try:
             created = await loop.run_in_executor(None, get_agent_desk_client().register_handoff, request)
@@ -84,8 +92,33 @@ class ActionHandoffToHuman(Action):
         dispatcher.utter_message(text=created.message)
         logger.info("conversation %s handed to a person: handoff %s, reason %s, queue position %s",
                     tracker.sender_id, created.id, reason.value, created.queue_position)
-        return [SlotSet("handoff_id", created.id), SlotSet("handoff_reason", reason.value),
-                ActiveLoop(None), ConversationPaused()]
+        events = [SlotSet("handoff_id", created.id), SlotSet("handoff_reason", reason.value)]
+        if tracker.active_loop_name:  # the agent may hand the customer back to it (action_hand_back)
+            events += [SlotSet(PAUSED_FORM_SLOT, tracker.active_loop_name), SlotSet(REQUESTED_SLOT, None)]
+        return events + [ActiveLoop(None), ConversationPaused()]
+
+
+class ActionHandBack(Action):
+    """The agent handed the conversation back with a next step (intent `handed_back`, entity
+    `hand_back_to`): continue the form the customer was in, start the limit-raise form, or
+    nothing more. The customer is told in one sentence; a rating is `handoff_closed` instead."""
+
+    def name(self) -> Text:
+        return "action_hand_back"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        then = next(tracker.get_latest_entity_values(HAND_BACK_ENTITY), "nothing")
+        paused = tracker.get_slot(PAUSED_FORM_SLOT)
+        if then == "continue_form" and paused:
+            dispatcher.utter_message(response="utter_handed_back_to_form",
+                                     form_label=knowledge.topics().form_label(paused))
+            return [SlotSet(PAUSED_FORM_SLOT, None), FollowupAction(paused)]
+        if then == "limit_raise":
+            dispatcher.utter_message(response="utter_handed_back_to_limit_raise")
+            return [SlotSet(PAUSED_FORM_SLOT, None), FollowupAction(LIMIT_RAISE_FORM)]
+        dispatcher.utter_message(response="utter_handed_back")
+        return [SlotSet(PAUSED_FORM_SLOT, None)]
 
 
 class ActionHandoffOverseasLimit(ActionHandoffToHuman):

@@ -39,3 +39,16 @@ def channel_of(tracker: Tracker) -> str:
     """The channel the conversation came from: metadata first, else Rasa's input channel."""
     metadata_channel = message_metadata(tracker).get(CHANNEL_METADATA_KEY)
     return metadata_channel or tracker.get_latest_input_channel() or "rest"
+
+
+def verified_customer_id_earlier(tracker: Tracker) -> Optional[str]:
+    """The customer id a connector stored with an earlier message after verifying its token
+    (bot/tracker_store.py keeps `customer_id`, never the token). Not proof of who is asking
+    now, and no token to read data with: only for a turn the system itself started, such as
+    an agent handing the conversation back, to know the form may ask its questions."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            customer_id = (event.get("metadata") or {}).get("customer_id")
+            if customer_id:
+                return str(customer_id)
+    return None

@@ -52,6 +52,7 @@ METADATA_KEY = "several_questions"
 NOT_QUESTIONS = frozenset({
     "greet", "goodbye", "thank", "affirm", "deny", "inform", "give_rating", "out_of_scope", "nlu_fallback",
     "bot_challenge", "help", "ask_next_step", "stop_form", "resume_form", "logged_in", "handoff_closed",
+    "handed_back",
 })
 # Requests that ask the customer something back: handled last.
 ASKS_BACK = frozenset({"report_card_lost", "complain", "adjust_overseas_limit", "start_limit_raise", "request_human"})

@@ -10,9 +10,11 @@ Desk -> customer: the desk calls this channel (Bearer AGENT_DESK_SERVICE_TOKEN):
        the agent's reply goes out through the customer's own channel (app push, WeChat
        customer-service API, REST outbox) and is recorded in the tracker as a bot turn
        with metadata {"agent": ..., "handoff_id": ...};
-  POST /webhooks/handoff/closed {handoff_id, conversation_id, channel, back_to_bot, resolution}
-       the route is removed and the bot resumes; with back_to_bot the bot asks for a rating
-       (the `handoff_closed` intent, see data/rules/).
+  POST /webhooks/handoff/closed {handoff_id, conversation_id, channel, back_to_bot, resolution, then}
+       the route is removed and the bot resumes doing what the agent chose (`then`): ask for a
+       rating (the `handoff_closed` intent), or, through the `handed_back` intent and
+       action_hand_back, continue the form the customer was in, start the limit-raise form,
+       or nothing more; the customer is told in one sentence (see data/rules/handoff.yml).
 """
 from __future__ import annotations
 
@@ -24,11 +26,12 @@ from pydantic import BaseModel, ValidationError, constr
 from redis.exceptions import RedisError
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
+from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, SlotSet
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.handoff_route import decode, route_key
+from bot.intents import HANDED_BACK, HANDOFF_CLOSED
 from bot.masking import mask_text
 from bot.settings import get_settings
 from connectors.common import bearer_token, http_session, redis_client
@@ -36,7 +39,8 @@ from connectors.outbox import OutboxOutput
 
 logger = logging.getLogger(__name__)
 
-HANDOFF_CLOSED_INTENT = "handoff_closed"
+HAND_BACK_ENTITY = "hand_back_to"
+PAUSED_FORM_SLOT = "paused_form"
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
@@ -54,6 +58,8 @@ class HandoffClosed(BaseModel):
     channel: constr(min_length=1, max_length=32)
     back_to_bot: bool = True
     resolution: constr(max_length=2000) = ""
+    # what the bot does next; absent (an older desk): a rating when back_to_bot, else nothing said
+    then: Optional[constr(regex=r"^(rating|continue_form|limit_raise|nothing)$")] = None
 
 
 # -- customer -> desk -------------------------------------------------------------------
@@ -143,7 +149,7 @@ class HandoffInput(InputChannel):
                 return body
             await redis_client().delete(route_key(body.conversation_id))
             await _resume(request, body)
-            return response.json({"resumed": True, "asked_for_rating": body.back_to_bot})
+            return response.json({"resumed": True, "then": _then(body)})
 
         return blueprint
 
@@ -172,7 +178,19 @@ async def _resume(request: Request, body: HandoffClosed) -> None:
         # While paused, Rasa records user turns without `action_listen`; add it so the
         # next turn looks like any other (the rules match "listen -> handoff_closed").
         tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
-        if body.back_to_bot:
-            await agent.processor.trigger_external_user_uttered(HANDOFF_CLOSED_INTENT, None, tracker, output)
+        then = _then(body)
+        if then != "continue_form":  # the form the customer left for a person is over
+            tracker.update(SlotSet(PAUSED_FORM_SLOT, None))
+        if then == "rating":
+            await agent.processor.trigger_external_user_uttered(HANDOFF_CLOSED, None, tracker, output)
+        elif then is not None:
+            await agent.processor.trigger_external_user_uttered(
+                HANDED_BACK, [{"entity": HAND_BACK_ENTITY, "value": then}], tracker, output)
         else:
             await agent.processor.save_tracker(tracker)
+
+
+def _then(body: HandoffClosed) -> Optional[str]:
+    if body.then is not None:
+        return body.then
+    return "rating" if body.back_to_bot else None

@@ -86,9 +86,14 @@ async def who_may_not_ask(request: Request) -> Optional[response.HTTPResponse]:
         return store_unavailable_response()
     if refusal:
         return _refuse(refusal.status, refusal.error)
-    if customer_id and request.method == "POST":
-        # What the stored conversation keeps instead of the token (bot/tracker_store.py).
-        request.json["metadata"].update({"customer_id": customer_id, "channel": "rest"})
+    if request.method == "POST":
+        # What the stored conversation keeps instead of the token (bot/tracker_store.py); a
+        # customer_id the client wrote itself is never kept (actions trust the stored one).
+        metadata = request.json.get("metadata")
+        if isinstance(metadata, dict):
+            metadata.pop("customer_id", None)
+        if customer_id:
+            request.json.setdefault("metadata", {}).update({"customer_id": customer_id, "channel": "rest"})
     return None
 
 

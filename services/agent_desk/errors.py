@@ -73,6 +73,14 @@ class UnknownQueue(DeskError):
     status_code, code, message = 422, "unknown_queue", "队列不存在"
 
 
+class FollowUpDueMissing(DeskError):
+    status_code, code, message = 422, "follow_up_due_required", "需要跟进的会话请填写跟进时间（须晚于现在）"
+
+
+class TaskNotFound(DeskError):
+    status_code, code, message = 404, "task_not_found", "跟进任务不存在"
+
+
 class LiveStateUnavailable(DeskError):
     status_code, code, message = 503, "live_state_unavailable", "实时服务暂不可用"
 

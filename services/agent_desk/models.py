@@ -110,12 +110,44 @@ class Handoff(Base):
 
     messages = relationship("Message", back_populates="handoff", order_by="Message.id",
                             cascade="all, delete-orphan")
+    wrap_up = relationship("WrapUp", uselist=False, lazy="selectin", cascade="all, delete-orphan")
 
     __table_args__ = (
         Index("ix_desk_handoffs_status", "status"),
         Index("ix_desk_handoffs_conversation", "conversation_id", "status"),
         Index("ix_desk_handoffs_closed_at", "closed_at"),
     )
+
+
+class WrapUp(Base):
+    """How the agent closed the case (disposition), for the desk's report. Its own table so
+    adding it needed no migration of desk_handoffs."""
+
+    __tablename__ = "desk_wrap_ups"
+
+    handoff_id = Column(String(32), ForeignKey("desk_handoffs.id", ondelete="CASCADE"), primary_key=True)
+    disposition = Column(String(24), nullable=False)  # solved | follow_up | complaint_registered | transferred
+    agent = Column(String(64), nullable=False)
+    at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class FollowUpTask(Base):
+    """A case closed as "needs follow-up": someone must get back to the customer by `due_at`."""
+
+    __tablename__ = "desk_follow_up_tasks"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(String(32), ForeignKey("desk_handoffs.id", ondelete="CASCADE"), nullable=False)
+    queue = Column(String(32), nullable=False)
+    customer_id = Column(String(64), nullable=True)
+    note = Column(Text, nullable=False, default="")
+    due_at = Column(UTCDateTime, nullable=False)
+    created_by = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    done_at = Column(UTCDateTime, nullable=True)
+    done_by = Column(String(64), nullable=True)
+
+    __table_args__ = (Index("ix_desk_tasks_open", "done_at", "due_at"),)
 
 
 class Message(Base):

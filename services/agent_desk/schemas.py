@@ -199,15 +199,32 @@ class HandoffDetailOut(HandoffSummaryOut):
     closed_by: Optional[str]
     estimated_wait_seconds: Optional[int]
     deliveries: List[DeliveryOut] = Field(default_factory=list, description="close events sent to the bot side")
+    disposition: Optional[str] = Field(None, description="how the agent closed it (wrap-up)")
 
 
 class MessageIn(_In):
     text: constr(min_length=1, max_length=2000)
 
 
-class CloseIn(_In):
+HandBack = constr(regex=r"^(rating|continue_form|limit_raise|nothing)$")
+Disposition = constr(regex=r"^(solved|follow_up|complaint_registered|transferred)$")
+
+
+class WrapUpIn(_In):
+    disposition: Optional[Disposition] = Field(  # type: ignore[valid-type]
+        None, description="how the case ended: solved, follow_up (needs follow_up_due), complaint_registered, "
+                          "transferred; the console asks for it, the report counts missing ones as unknown")
+    follow_up_due: Optional[datetime] = Field(None, description="follow_up: when someone must get back to the customer")
+    follow_up_note: constr(max_length=500) = ""
+
+
+class CloseIn(WrapUpIn):
     resolution: constr(max_length=500) = ""
     back_to_bot: bool = True
+    then: Optional[HandBack] = Field(  # type: ignore[valid-type]
+        None, description="what the bot does next: rating (ask for a rating), continue_form (the form the "
+                          "customer was in), limit_raise (start the limit-raise form), nothing; default rating "
+                          "when back_to_bot, else nothing. The customer is told in one sentence.")
 
 
 class TransferIn(_In):
@@ -227,6 +244,40 @@ class QueueOut(_Out):
     label: str
     waiting: int
     served: bool = Field(False, description="whether the asking agent picks up this queue's customers")
+
+
+class FollowUpTaskOut(_Out):
+    id: int
+    handoff_id: str
+    queue: str
+    customer_id: Optional[str]
+    note: str
+    due_at: datetime
+    overdue: bool = False
+    created_by: str
+    created_at: datetime
+    done_at: Optional[datetime]
+    done_by: Optional[str]
+
+
+class QueueReportOut(_Out):
+    queue: str
+    label: str
+    handled: int = Field(..., description="handoffs closed after an agent claimed them")
+    median_wait_seconds: Optional[float] = Field(None, description="waiting until claimed")
+    median_handling_seconds: Optional[float] = Field(None, description="claimed until closed")
+    csat: Optional[float] = Field(None, description="mean 1-5 rating of the rated ones")
+    rated: int = 0
+    suggestion_use_rate: Optional[float] = Field(None, description="share of suggested replies sent (used or "
+                                                                    "edited); none until suggestions are shown")
+    dispositions: Dict[str, int] = Field(default_factory=dict)
+
+
+class ReportOut(_Out):
+    since: datetime
+    until: datetime
+    queues: List[QueueReportOut]
+    open_follow_ups: int
 
 
 class AuditEventOut(_Out):

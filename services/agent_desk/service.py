@@ -17,9 +17,10 @@ from services.agent_desk.config import DeskSettings
 from services.agent_desk.context_view import customer_name
 from services.agent_desk.delivery import handoff_callback_base
 from services.agent_desk.live import LiveState
-from services.agent_desk.models import Agent, AuditEvent, Delivery, Handoff, Message
+from services.agent_desk.models import Agent, AuditEvent, Delivery, FollowUpTask, Handoff, Message, WrapUp
 from bot.masking import mask_name
 from services.agent_desk.redact import mask, mask_value
+from services.agent_desk.report import desk_report
 from services.agent_desk.scheduling import ServiceHours, customer_message, estimate_wait_seconds
 from services.agent_desk.visibility import may_read
 from services.agent_desk import schemas
@@ -300,20 +301,28 @@ class HandoffDesk:
         self.session.refresh(message)
         return message
 
-    def close(self, handoff_id: str, actor: Actor, resolution: str, back_to_bot: bool) -> Handoff:
+    def close(self, handoff_id: str, actor: Actor, resolution: str, back_to_bot: bool,
+              then: Optional[str] = None, wrap_up: Optional[schemas.WrapUpIn] = None) -> Handoff:
+        """Ends the handoff; `then` is what the bot does next, `wrap_up` how the case ended
+        (see schemas.CloseIn)."""
+        then = then or ("rating" if back_to_bot else "nothing")
         handoff = self._get(handoff_id, for_update=True)
         if handoff.status == "closed":
             raise errors.HandoffClosed()
         self._require_handler_or_queue(handoff, actor)
         now = self.clock()
+        if wrap_up is not None and wrap_up.disposition:
+            self._wrap_up(handoff, actor, wrap_up, now)
         handoff.status = "closed"
         handoff.closed_at = now
         handoff.closed_by = actor.name
         handoff.resolution = mask(resolution)
         handoff.back_to_bot = back_to_bot
-        payload = dict(handoff_callback_base(handoff), back_to_bot=back_to_bot, resolution=handoff.resolution)
+        payload = dict(handoff_callback_base(handoff), back_to_bot=back_to_bot, resolution=handoff.resolution,
+                       then=then)
         self.session.add(Delivery(handoff_id=handoff.id, kind="closed", payload=payload))
-        self._audit(actor, "closed", handoff, {"back_to_bot": back_to_bot, "resolution": handoff.resolution})
+        self._audit(actor, "closed", handoff, {"back_to_bot": back_to_bot, "resolution": handoff.resolution,
+                                               "then": then, "disposition": wrap_up and wrap_up.disposition})
         self.session.commit()
         self.kick_delivery(handoff.id)
         if handoff.claimed_at is not None:
@@ -323,6 +332,39 @@ class HandoffDesk:
         if self.metrics:
             self.metrics.handoff_closed(handoff)
         return handoff
+
+    def _wrap_up(self, handoff: Handoff, actor: Actor, wrap_up: "schemas.WrapUpIn", now: datetime) -> None:
+        if wrap_up.disposition == "follow_up":
+            due = wrap_up.follow_up_due
+            if due is None or (due if due.tzinfo else due.replace(tzinfo=timezone.utc)) <= now:
+                raise errors.FollowUpDueMissing()
+            self.session.add(FollowUpTask(handoff_id=handoff.id, queue=handoff.queue, customer_id=handoff.customer_id,
+                                          note=mask(wrap_up.follow_up_note), due_at=due, created_by=actor.name,
+                                          created_at=now))
+        handoff.wrap_up = WrapUp(handoff_id=handoff.id, disposition=wrap_up.disposition, agent=actor.name, at=now)
+
+    # -- follow-up tasks and the report (supervisors) -------------------------------------
+    def follow_up_tasks(self, viewer: Actor, include_done: bool = False) -> List[FollowUpTask]:
+        """Supervisors see every task; an agent the ones they created."""
+        query = select(FollowUpTask)
+        if not include_done:
+            query = query.where(FollowUpTask.done_at.is_(None))
+        if not viewer.is_supervisor:
+            query = query.where(FollowUpTask.created_by == viewer.name)
+        return list(self.session.execute(query.order_by(FollowUpTask.due_at, FollowUpTask.id)).scalars())
+
+    def finish_task(self, task_id: int, actor: Actor) -> FollowUpTask:
+        task = self.session.get(FollowUpTask, task_id)
+        if task is None or not (actor.is_supervisor or task.created_by == actor.name):
+            raise errors.TaskNotFound()
+        if task.done_at is None:
+            task.done_at, task.done_by = self.clock(), actor.name
+            self._audit(actor, "follow_up_done", self._get(task.handoff_id), {"task_id": task.id})
+            self.session.commit()
+        return task
+
+    def report(self, since: datetime, until: datetime) -> "schemas.ReportOut":
+        return desk_report(self.session, self.settings.queue_labels, since, until)
 
     def transfer(self, handoff_id: str, actor: Actor, queue: str, note: str) -> Handoff:
         if queue not in self.settings.queue_names:

@@ -86,3 +86,12 @@ def test_no_customer_token_is_kept_in_redis(stack, tokens):
     assert customer.sender in stored  # the tracker was found
     assert tokens["C1003"] not in stored and "customer_token" not in stored
     assert '"customer_id": "C1003"' in stored
+
+
+def test_a_customer_id_the_client_writes_itself_is_not_kept(stack):
+    """The stored customer_id is what a connector verified; a REST client cannot plant one
+    (actions use it to know an agent hands back to a logged-in customer)."""
+    sender = "forged-id-" + str(id(stack))
+    assert post(stack, sender, "你好", metadata={"customer_id": "C1001", "channel": "app"}).status_code == 200
+    users = [e for e in stack.tracker(sender)["events"] if e["event"] == "user"]
+    assert users and all("customer_id" not in (e.get("metadata") or {}) for e in users), users

@@ -8,6 +8,8 @@ for a rating -> the rating is stored with the handoff.
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.support.conversation import Customer, joined
@@ -60,3 +62,59 @@ def test_overseas_limit_goes_to_a_person_with_context_and_comes_back_for_a_ratin
     texts_in_tracker = [e.get("text") for e in events]
     assert "好的，谢谢你" in texts_in_tracker  # the tracker keeps what was said to the person
     assert any((e.get("metadata") or {}).get("agent") for e in events if e["event"] == "bot")
+
+
+def _until_said(customer: Customer, *needles: str) -> str:
+    """What the customer receives, gathered until every needle is in it (messages arrive one by one)."""
+    received: list = []
+
+    def everything() -> str:
+        received.extend(customer.waiting())
+        text = joined(received)
+        return text if all(n in text for n in needles) else ""
+
+    return wait_for(everything, f"{needles} in the customer's outbox")
+
+
+def _hand_over(stack, customer: Customer, *said: str) -> tuple:
+    for text in said:
+        reply = customer.says(text)
+    assert "人工" in reply, reply
+    agent = Desk(stack.url("agent_desk"), "agent1", "agent1-demo")
+    handoff = next(h for h in agent.get("/api/handoffs", status="waiting") if h["conversation_id"] == customer.sender)
+    agent.post(f"/api/handoffs/{handoff['id']}/claim")
+    return agent, handoff["id"]
+
+
+def test_the_agent_hands_back_to_the_form_the_customer_was_in(stack, tokens):
+    """Issue 15: the customer asked for a person in the middle of a complaint; the agent answers
+    and hands back "接着办刚才的「投诉登记」": the form goes on where it was, in one sentence."""
+    customer = Customer(stack, tokens["C1002"])
+    agent, hid = _hand_over(stack, customer, "我要投诉", "转人工")
+    detail = agent.get(f"/api/handoffs/{hid}")
+    assert {"name": "paused_form", "label": "没办完的业务", "value": "投诉登记"} in detail["collected"]
+
+    agent.post(f"/api/handoffs/{hid}/close", {"resolution": "已解释流程", "then": "continue_form"})
+    said = _until_said(customer, "接着办刚才的「投诉登记」", "发生了什么")
+    assert "打个分" not in said
+    assert "什么时候" in customer.says("昨天在城东支行排队两个小时没人管")  # the form goes on
+
+
+def test_the_agent_hands_back_to_start_the_limit_raise_form(stack, tokens):
+    customer = Customer(stack, tokens["C1001"])
+    agent, hid = _hand_over(stack, customer, "转人工")
+    agent.post(f"/api/handoffs/{hid}/close", {"resolution": "客户要提额", "then": "limit_raise"})
+    _until_said(customer, "现在帮您办理提高转账限额", "想提高哪个渠道的转账额度")
+    assert stack.tracker(customer.sender)["active_loop"].get("name") == "limit_raise_form"
+
+
+def test_handing_back_with_nothing_more_says_so_once(stack, tokens):
+    customer = Customer(stack, tokens["C1003"])
+    agent, hid = _hand_over(stack, customer, "我要投诉", "转人工")
+    agent.post(f"/api/handoffs/{hid}/close", {"resolution": "已处理", "then": "nothing"})
+    said = _until_said(customer, "人工客服已结束服务")
+    time.sleep(1)  # nothing else follows
+    said += joined(customer.waiting())
+    assert said == "人工客服已结束服务，您还有什么问题可以随时问我。", said
+    slots = stack.tracker(customer.sender)["slots"]
+    assert slots["paused_form"] is None  # "好的" later does not restart the complaint

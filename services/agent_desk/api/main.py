@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 
-from services.agent_desk.api.routes import audit, auth, desk, handoffs, health, internal, live
+from services.agent_desk.api.routes import audit, auth, desk, handoffs, health, internal, live, wrap_up
 
 api_router = APIRouter()
-for module in (health, auth, handoffs, desk, audit, internal, live):
+for module in (health, auth, handoffs, desk, audit, wrap_up, internal, live):
     api_router.include_router(module.router)

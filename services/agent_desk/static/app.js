@@ -77,6 +77,7 @@
   function start() {
     $("login-view").hidden = true; $("desk-view").hidden = false;
     $("agent-name").textContent = state.agent.display_name + (state.agent.role === "supervisor" ? "（班长）" : "");
+    $("btn-report").hidden = state.agent.role !== "supervisor";
     api("/api/canned-responses").then(function (list) { state.canned = list; renderCanned(); });
     api("/api/queues").then(function (list) { state.queues = list; renderQueues(); renderServedQueues(); });
     loadList(); connectLive();
@@ -206,6 +207,11 @@
     $("btn-transfer").hidden = $("transfer-queue").hidden = d.status === "closed" || (d.status === "active" && !canAct);
     $("reply-box").hidden = !canAct;
     $("close-box").hidden = d.status === "closed" || (d.status === "active" && !canAct);
+    // "接着办刚才的业务" only when the customer left a form for the person (slot paused_form)
+    var paused = (d.collected || []).filter(function (c) { return c.name === "paused_form"; })[0];
+    $("close-then-form").hidden = $("close-then-form").disabled = !paused;
+    $("close-then-form").textContent = paused ? "接着办「" + paused.value + "」" : "接着办刚才的业务";
+    if (!paused && $("close-then").value === "continue_form") $("close-then").value = "rating";
 
     var list = $("transcript"); list.textContent = "";
     d.transcript.forEach(function (m) {
@@ -268,10 +274,89 @@
 
   $("btn-claim").addEventListener("click", function () { act("/claim"); });
   $("btn-transfer").addEventListener("click", function () { act("/transfer", { queue: $("transfer-queue").value }); });
-  $("btn-close").addEventListener("click", function () {
-    act("/close", { resolution: $("close-resolution").value, back_to_bot: $("close-back-to-bot").checked })
-      .then(function () { $("close-resolution").value = ""; });
+  $("close-disposition").addEventListener("change", function () {
+    $("close-due-box").hidden = $("close-disposition").value !== "follow_up";
   });
+  $("btn-close").addEventListener("click", function () {
+    var disposition = $("close-disposition").value, due = $("close-due").value;
+    if (!disposition) { showError({ message: "请先选择处理结果类型" }); return; }
+    if (disposition === "follow_up" && !due) { showError({ message: "需要跟进的会话请填写跟进时间" }); return; }
+    var body = { resolution: $("close-resolution").value, back_to_bot: true, then: $("close-then").value,
+                 disposition: disposition };
+    if (disposition === "follow_up") { body.follow_up_due = new Date(due).toISOString(); }
+    act("/close", body).then(function () {
+      $("close-resolution").value = ""; $("close-disposition").value = ""; $("close-due").value = "";
+      $("close-due-box").hidden = true;
+    });
+  });
+
+  // -- report and follow-ups (supervisors) ------------------------------------------------
+  var DISPOSITION_LABEL = { solved: "已解决", follow_up: "需要跟进", complaint_registered: "已登记投诉",
+                            transferred: "已转其他部门", unknown: "未填写" };
+  $("btn-report").addEventListener("click", function () { $("report-view").hidden = false; loadReport(); });
+  $("btn-report-close").addEventListener("click", function () { $("report-view").hidden = true; });
+
+  function minutes(seconds) { return seconds === null || seconds === undefined ? "—" : (seconds / 60).toFixed(1) + " 分钟"; }
+
+  function loadReport() {
+    api("/api/report?days=7").then(renderReport).catch(showError);
+    api("/api/tasks").then(renderTasks).catch(showError);
+  }
+
+  function renderReport(r) {
+    var body = $("report-table").querySelector("tbody"); body.textContent = "";
+    r.queues.forEach(function (q) {
+      var tr = el("tr"); tr.setAttribute("data-queue", q.queue);
+      var kinds = Object.keys(q.dispositions).map(function (k) { return (DISPOSITION_LABEL[k] || k) + " " + q.dispositions[k]; });
+      [q.label, String(q.handled), minutes(q.median_wait_seconds), minutes(q.median_handling_seconds),
+       q.csat === null ? "—" : q.csat.toFixed(1) + " 分（" + q.rated + " 人评价）",
+       q.suggestion_use_rate === null ? "—" : Math.round(q.suggestion_use_rate * 100) + "%",
+       kinds.join("、") || "—"].forEach(function (text) { tr.appendChild(el("td", null, text)); });
+      body.appendChild(tr);
+    });
+    $("report-follow-ups").textContent = r.open_follow_ups;
+    drawChart(r.queues);
+  }
+
+  // Handled per queue as bars, CSAT (1-5) as a dot above each bar: plain SVG, no chart library.
+  function drawChart(queues) {
+    var svg = $("report-chart"), ns = "http://www.w3.org/2000/svg", w = 640, h = 200, pad = 28;
+    svg.setAttribute("viewBox", "0 0 " + w + " " + h); svg.textContent = "";
+    var most = Math.max(1, Math.max.apply(null, queues.map(function (q) { return q.handled; })));
+    var slot = (w - pad) / Math.max(1, queues.length);
+    queues.forEach(function (q, i) {
+      var x = pad + i * slot + slot * 0.2, bw = slot * 0.6, bh = (h - 2 * pad) * q.handled / most;
+      var bar = document.createElementNS(ns, "rect");
+      bar.setAttribute("x", x); bar.setAttribute("y", h - pad - bh); bar.setAttribute("width", bw);
+      bar.setAttribute("height", bh); bar.setAttribute("class", "bar"); bar.setAttribute("data-queue", q.queue);
+      svg.appendChild(bar);
+      var label = document.createElementNS(ns, "text");
+      label.setAttribute("x", x + bw / 2); label.setAttribute("y", h - 8); label.setAttribute("text-anchor", "middle");
+      label.textContent = q.label + " " + q.handled; svg.appendChild(label);
+      if (q.csat !== null) {
+        var dot = document.createElementNS(ns, "circle");
+        dot.setAttribute("cx", x + bw / 2); dot.setAttribute("cy", pad + (h - 2 * pad) * (5 - q.csat) / 4);
+        dot.setAttribute("r", 5); dot.setAttribute("class", "csat"); svg.appendChild(dot);
+      }
+    });
+  }
+
+  function renderTasks(tasks) {
+    var list = $("task-list"); list.textContent = "";
+    tasks.forEach(function (t) {
+      var li = el("li", t.overdue ? "overdue" : null); li.setAttribute("data-task", t.id);
+      li.appendChild(el("div", "row", queueLabel(t.queue) + " · 到期 " + new Date(t.due_at).toLocaleString("zh-CN")
+        + (t.overdue ? "（已逾期）" : "") + " · " + t.created_by));
+      if (t.note) li.appendChild(el("div", "reason", t.note));
+      var done = el("button", "link", "完成"); done.type = "button";
+      done.addEventListener("click", function () {
+        api("/api/tasks/" + t.id + "/done", { method: "POST", body: {} }).then(loadReport).catch(showError);
+      });
+      li.appendChild(done);
+      list.appendChild(li);
+    });
+    if (!tasks.length) list.appendChild(el("li", "muted", "暂无待跟进"));
+  }
   function send() {
     var text = $("reply-text").value.trim();
     if (!text) return;

@@ -95,6 +95,9 @@ def test_agent_works_a_conversation_in_the_console(desk: DeskProcess, recorder: 
 
     page.fill("#close-resolution", "已解释账单，客户认可")
     page.click("#btn-close")
+    expect(page.locator("#action-error")).to_have_text("请先选择处理结果类型")  # wrap-up is asked for
+    page.select_option("#close-disposition", "solved")
+    page.click("#btn-close")
     expect(page.locator("#conv-title")).to_contain_text("已结束")
     call = recorder.wait_for("/closed", handoff_id=hid)
     assert call.body["back_to_bot"] is True and call.body["resolution"] == "已解释账单，客户认可"
@@ -166,3 +169,46 @@ def test_the_context_panel_speaks_the_agents_language(desk: DeskProcess, browser
     page.screenshot(path=str(ARTIFACTS / "06-context-panel.png"))
     assert not errors, errors
     desk.post(f"/api/handoffs/{hid}/close", {"back_to_bot": True})
+
+
+def test_a_follow_up_closed_in_the_console_shows_in_the_supervisors_report(make_desk, browser_page) -> None:
+    """Issue 15 item 4: closing asks for a disposition; a follow-up gets a due time and appears
+    in the supervisor's view; the report shows handled per queue with a chart."""
+    from playwright.sync_api import expect
+
+    page, errors = browser_page
+    desk = make_desk()
+    hid = desk.register(queue="cards")["id"]
+    page.goto(desk.url + "/")
+    page.fill("#login-username", "agent1")
+    page.fill("#login-password", "agent1-demo")
+    page.click("#login-submit")
+    page.locator(f'#handoff-list li[data-id="{hid}"]').click()
+    page.click("#btn-claim")
+    expect(page.locator("#reply-box")).to_be_visible()
+    expect(page.locator("#btn-report")).to_be_hidden()  # agents have no report
+    page.select_option("#close-disposition", "follow_up")
+    expect(page.locator("#close-due-box")).to_be_visible()
+    page.click("#btn-close")
+    expect(page.locator("#action-error")).to_have_text("需要跟进的会话请填写跟进时间")
+    page.fill("#close-due", "2099-01-02T10:30")
+    page.fill("#close-resolution", "等信用卡中心核实后回电")
+    page.click("#btn-close")
+    expect(page.locator("#conv-title")).to_contain_text("已结束")
+    assert desk.get(f"/api/handoffs/{hid}").json()["disposition"] == "follow_up"
+
+    page.click("#logout")
+    page.fill("#login-username", "supervisor1")
+    page.fill("#login-password", "supervisor1-demo")
+    page.click("#login-submit")
+    page.click("#btn-report")
+    expect(page.locator('#report-table tr[data-queue="cards"] td').nth(1)).to_have_text("1")
+    expect(page.locator('#report-table tr[data-queue="cards"]')).to_contain_text("需要跟进 1")
+    expect(page.locator('#report-chart rect[data-queue="cards"]')).to_have_count(1)
+    expect(page.locator("#report-follow-ups")).to_have_text("1")
+    expect(page.locator("#task-list li[data-task]")).to_have_count(1)
+    expect(page.locator("#task-list")).to_contain_text("信用卡")
+    page.screenshot(path=str(ARTIFACTS / "07-report.png"))
+    page.locator("#task-list li[data-task] button").click()
+    expect(page.locator("#task-list")).to_contain_text("暂无待跟进")
+    assert not errors, errors

@@ -72,7 +72,7 @@ def test_handoff_lifecycle(desk: DeskProcess, recorder: RecordingServer) -> None
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     call = recorder.wait_for("/webhooks/handoff/closed", handoff_id=hid)
     assert call.body == {"handoff_id": hid, "conversation_id": detail["conversation_id"], "channel": "app",
-                         "back_to_bot": True, "resolution": "已解释账单"}
+                         "back_to_bot": True, "resolution": "已解释账单", "then": "rating"}
     assert requests.get(f"{desk.url}/internal/conversations/{detail['conversation_id']}/active-handoff",
                         headers=desk.service_headers, timeout=10).status_code == 404
     late = requests.post(f"{desk.url}/internal/handoffs/{hid}/customer-messages", json={"text": "还在吗"},
@@ -171,3 +171,19 @@ def test_canned_responses_and_health(desk: DeskProcess) -> None:
     assert any("您好" in c["text"] for c in canned)
     assert requests.get(desk.url + "/health", timeout=5).json() == {"status": "ok", "database": "ok", "redis": "ok"}
     assert desk.get("/api/auth/me").json()["username"] == "agent1"
+
+
+def test_closing_says_what_the_bot_does_next(desk: DeskProcess, recorder: RecordingServer) -> None:
+    hid = desk.register()["id"]
+    desk.post(f"/api/handoffs/{hid}/claim")
+    refused = desk.post(f"/api/handoffs/{hid}/close", {"then": "transfer_money"})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "validation_error"
+    assert desk.post(f"/api/handoffs/{hid}/close", {"then": "limit_raise"}).status_code == 200
+    assert recorder.wait_for("/closed", handoff_id=hid).body["then"] == "limit_raise"
+    closed = [e for e in desk.get(f"/api/handoffs/{hid}/audit", username="supervisor1").json() if e["action"] == "closed"]
+    assert closed[0]["detail"]["then"] == "limit_raise"
+
+    quiet = desk.register()["id"]
+    desk.post(f"/api/handoffs/{quiet}/claim")
+    desk.post(f"/api/handoffs/{quiet}/close", {"back_to_bot": False})
+    assert recorder.wait_for("/closed", handoff_id=quiet).body["then"] == "nothing"

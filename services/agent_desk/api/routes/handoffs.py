@@ -27,7 +27,8 @@ def detail_of(desk: HandoffDesk, handoff_id: str, viewer: Optional[Actor] = None
         rating=handoff.rating,
         resolution=handoff.resolution, back_to_bot=handoff.back_to_bot, closed_by=handoff.closed_by,
         estimated_wait_seconds=desk.estimated_wait(position) if handoff.status == "waiting" else None,
-        deliveries=[DeliveryOut.from_orm(d) for d in desk.close_deliveries(handoff.id)])
+        deliveries=[DeliveryOut.from_orm(d) for d in desk.close_deliveries(handoff.id)],
+        disposition=handoff.wrap_up.disposition if handoff.wrap_up else None)
 
 
 @router.get("", response_model=List[HandoffSummaryOut])
@@ -67,7 +68,7 @@ def reply(handoff_id: str, body: MessageIn, desk: DeskDep, agent: CurrentAgent):
 
 @router.post("/{handoff_id}/close", response_model=HandoffDetailOut)
 def close(handoff_id: str, body: CloseIn, desk: DeskDep, agent: CurrentAgent):
-    desk.close(handoff_id, Actor.of(agent), body.resolution, body.back_to_bot)
+    desk.close(handoff_id, Actor.of(agent), body.resolution, body.back_to_bot, body.then, wrap_up=body)
     return detail_of(desk, handoff_id)
 
 
