@@ -15,6 +15,7 @@ from bot.settings import RUN_DIR
 SECRET_NAMES = (
     "RASA_TOKEN",
     "CORE_BANKING_SERVICE_TOKEN",
+    "CORE_BANKING_DESK_TOKEN",  # the agent desk's read-only identity at core banking
     "AGENT_DESK_SERVICE_TOKEN",
     "AGENT_DESK_JWT_SECRET",
 )

@@ -31,6 +31,9 @@ def read_procfile(path: Path = PROCFILE) -> Dict[str, str]:
 # Only core banking signs customer tokens (bot/identity.py); no other process sees the key.
 SIGNING_PROCESS = "core_banking"
 SIGNING_ONLY_VARIABLES = frozenset({"CORE_BANKING_JWT_PRIVATE_KEY"})
+# The agent desk's read-only identity at core banking: those two processes only.
+DESK_TOKEN_PROCESSES = frozenset({"core_banking", "agent_desk"})
+DESK_TOKEN_VARIABLE = "CORE_BANKING_DESK_TOKEN"
 
 @dataclass(frozen=True)
 class Ports:
@@ -83,10 +86,12 @@ class StackConfig:
 
     @staticmethod
     def env_for(process: str, env: Mapping[str, str]) -> Dict[str, str]:
-        """What one process is given: the customer-token signing key goes to core banking only."""
-        if process == SIGNING_PROCESS:
-            return dict(env)
-        return {k: v for k, v in env.items() if k not in SIGNING_ONLY_VARIABLES}
+        """What one process is given: the customer-token signing key goes to core banking only,
+        the desk's core-banking token to core banking and the desk only."""
+        hidden = set() if process == SIGNING_PROCESS else set(SIGNING_ONLY_VARIABLES)
+        if process not in DESK_TOKEN_PROCESSES:
+            hidden.add(DESK_TOKEN_VARIABLE)
+        return {k: v for k, v in env.items() if k not in hidden}
 
     def processes(self, embedded_redis: bool) -> Dict[str, str]:
         processes = read_procfile()

@@ -36,6 +36,12 @@ class DeskSettings(BaseSettings):
     database_url: str = Field("", env=["AGENT_DESK_DATABASE_URL", "DATABASE_URL"])
     run_dir: Path = Field(RUN_DIR, env="RUN_DIR")
 
+    # The customer panel reads core banking with the desk's own, read-only identity.
+    core_banking_url: str = Field("http://127.0.0.1:8001", env="CORE_BANKING_URL")
+    core_banking_desk_token: str = Field("", env="CORE_BANKING_DESK_TOKEN",
+                                         description="unset = the customer panel says core banking is not connected")
+    core_banking_timeout_seconds: float = Field(3.0, env="AGENT_DESK_CORE_BANKING_TIMEOUT_SECONDS")
+
     rasa_url: str = Field("http://127.0.0.1:5005", env="RASA_URL")
     bot_callback_url: str = Field("", env="AGENT_DESK_BOT_CALLBACK_URL",
                                   description="unset = ${RASA_URL}/webhooks/handoff")

@@ -1,17 +1,24 @@
 """Domain errors of the agent desk and their one mapping to HTTP.
 
-Every error body is {"error": {"code": "...", "message": "..."}}; messages are safe to show
-(no stack traces, no third-party error text).
+Every error body is {"error": {"code": "...", "message": "..."}} (`schemas.ErrorOut`); messages
+are safe to show (no stack traces, no third-party error text). /openapi.json says so:
+`install_openapi_errors` documents on every operation the answers routes share (401 where a
+token is needed, 404 where the path names a handoff, 422 with this body instead of FastAPI's
+default), and routes declare the others with `responses=error_responses(...)`.
 """
 from __future__ import annotations
 
+import json
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterable, Mapping, Optional
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic.schema import schema as models_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.agent_desk.schemas import ErrorOut
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,14 @@ class HandoffNotFound(DeskError):
     status_code, code, message = 404, "handoff_not_found", "会话不存在"
 
 
+class NotFound(DeskError):
+    status_code, code, message = 404, "not_found", "记录不存在"
+
+
+class InvalidInput(DeskError):
+    status_code, code, message = 422, "validation_error", "请求参数不正确"
+
+
 class DeliveryNotFound(DeskError):
     status_code, code, message = 404, "delivery_not_found", "投递记录不存在"
 
@@ -79,6 +94,14 @@ class FollowUpDueMissing(DeskError):
 
 class TaskNotFound(DeskError):
     status_code, code, message = 404, "task_not_found", "跟进任务不存在"
+
+
+class CustomerNotFound(DeskError):
+    status_code, code, message = 404, "customer_not_found", "核心系统里没有这位客户"
+
+
+class CoreBankingUnavailable(DeskError):
+    status_code, code, message = 503, "core_banking_unavailable", "核心系统暂时查不到客户资料，请稍后再试"
 
 
 class LiveStateUnavailable(DeskError):
@@ -111,3 +134,66 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
         return JSONResponse(_body("internal_error", "服务内部错误"), status_code=500)
+
+
+# -- the error answers in /openapi.json --------------------------------------------------------
+ERROR_DESCRIPTIONS = {
+    401: "not_authenticated / invalid_token / invalid_service_token: no valid token for this route",
+    403: "forbidden: the agent may not do this (another agent's handoff, a queue they do not serve, "
+         "supervisors only)",
+    404: "handoff_not_found / delivery_not_found / no_active_handoff / not_found",
+    409: "invalid_state / already_claimed / handoff_closed: not possible in the handoff's current state",
+    422: "validation_error (details say where) / unknown_queue",
+    429: "too_many_attempts: too many failed logins for this username from this address",
+    503: "core_banking_unavailable: core banking cannot be asked now (not connected, down, or a bad answer)",
+}
+
+
+def error_responses(*statuses: int) -> Dict[int, Dict[str, Any]]:
+    """`responses=` for a route's own error answers (the shared ones are added to all routes)."""
+    return {status: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
+
+
+def _documented_error(status: int) -> Dict[str, Any]:
+    return {"description": ERROR_DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+
+
+def document_errors(document: Dict[str, Any],
+                    extra: Mapping[str, Iterable[int]] = ()) -> Dict[str, Any]:
+    """Adds to an OpenAPI document (in place) the error answers routes share, and `extra`
+    ("METHOD /path" -> statuses) for routes that do not declare their own."""
+    extra = dict(extra)
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in models_schema([ErrorOut], ref_prefix="#/components/schemas/")["definitions"].items():
+        components.setdefault(name, definition)
+    for path, path_item in document.get("paths", {}).items():
+        for method, operation in path_item.items():
+            responses = operation.setdefault("responses", {})
+            parameters = operation.get("parameters", [])
+            shared = list(extra.get(f"{method.upper()} {path}", ()))
+            if operation.get("security"):
+                shared.append(401)
+            if any(p.get("in") == "path" for p in parameters):
+                shared.append(404)
+            if parameters or "requestBody" in operation:
+                responses["422"] = _documented_error(422)  # not FastAPI's {"detail": [...]}
+            for status in shared:
+                responses.setdefault(str(status), _documented_error(status))
+            operation["responses"] = dict(sorted(responses.items()))
+    text = json.dumps(document["paths"])
+    for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's, now referenced by nothing
+        if f'"#/components/schemas/{unused}"' not in text:
+            components.pop(unused, None)
+    return document
+
+
+def install_openapi_errors(app: FastAPI, extra: Mapping[str, Iterable[int]] = ()) -> None:
+    generate = app.openapi
+
+    def openapi() -> Dict[str, Any]:
+        if app.openapi_schema is None:
+            document_errors(generate(), extra)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

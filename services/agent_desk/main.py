@@ -5,24 +5,54 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Dict, Optional, Set
 
 import redis
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
+from services.agent_desk.api.deps import get_supervisor, reject_nul_in_url
 from services.agent_desk.api.main import api_router
 from services.agent_desk.config import DeskSettings, get_settings
 from services.agent_desk.db import create_schema, make_engine, make_session_factory
 from services.agent_desk.delivery import CallbackSender, DeliveryWorker, HttpCallbackSender
-from services.agent_desk.errors import install_error_handlers
+from services.agent_desk.errors import install_error_handlers, install_openapi_errors
 from services.agent_desk.live import EventHub, LiveState
 from services.agent_desk.metrics import install_metrics
 from services.agent_desk.seed import seed_demo_agents
 
 log = logging.getLogger("agent_desk")
 STATIC_DIR = Path(__file__).parent / "static"
+
+# The error answers of routes whose module does not declare them (api/routes/handoffs.py). Every
+# route that needs a token, names a record in its path or takes input gets 401, 404 and 422
+# (errors.install_openapi_errors), every supervisors-only route 403 (route_errors).
+UNDECLARED_ROUTE_ERRORS = {
+    "GET /api/handoffs/{handoff_id}": (403,),
+    "POST /api/handoffs/{handoff_id}/claim": (403, 409),
+    "POST /api/handoffs/{handoff_id}/messages": (403, 409),
+    "POST /api/handoffs/{handoff_id}/close": (403, 409),
+    "POST /api/handoffs/{handoff_id}/transfer": (403, 409),
+    "POST /api/handoffs/{handoff_id}/deliveries/{delivery_id}/retry": (403,),
+    "GET /api/handoffs/{handoff_id}/customer": (403, 503),
+}
+
+
+def _uses(dependant, call) -> bool:
+    return any(d.call is call or _uses(d, call) for d in dependant.dependencies)
+
+
+def route_errors(app: FastAPI) -> Dict[str, Set[int]]:
+    """UNDECLARED_ROUTE_ERRORS, and 403 for every route that depends on `get_supervisor`."""
+    found = {route: set(statuses) for route, statuses in UNDECLARED_ROUTE_ERRORS.items()}
+    for route in app.routes:
+        if isinstance(route, APIRoute) and _uses(route.dependant, get_supervisor):
+            for method in route.methods:
+                found.setdefault(f"{method} {route.path}", set()).add(403)
+    return found
+
 
 CONSOLE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
@@ -85,7 +115,7 @@ def create_app(settings: Optional[DeskSettings] = None, sender: Optional[Callbac
             client.close()
             engine.dispose()
 
-    app = FastAPI(title="Agent desk", version="1.0", lifespan=lifespan,
+    app = FastAPI(title="Agent desk", version="1.0", lifespan=lifespan, dependencies=[Depends(reject_nul_in_url)],
                   docs_url="/docs" if settings.expose_docs else None,
                   redoc_url=None, openapi_url="/openapi.json" if settings.expose_docs else None)
     app.state.settings = settings
@@ -96,6 +126,7 @@ def create_app(settings: Optional[DeskSettings] = None, sender: Optional[Callbac
     app.state.delivery = delivery
     install_error_handlers(app)
     app.include_router(api_router)
+    install_openapi_errors(app, route_errors(app))
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):

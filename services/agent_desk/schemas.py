@@ -2,19 +2,46 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Type, Union
 
 from pydantic import BaseModel, Field, conint, constr, validator
+
+from services.core_banking.schemas import CustomerOverviewOut
 
 Role = constr(regex=r"^(customer|bot|agent)$")
 Status = constr(regex=r"^(waiting|active|closed)$")
 ShortText = constr(strip_whitespace=True, max_length=200)
 
 
+def document_nullable(schema: Dict[str, Any], model: Type[BaseModel]) -> None:
+    """pydantic 1 leaves `null` out of the JSON schema of an Optional field, so /openapi.json said
+    e.g. `queue_position` is an integer while active handoffs answer `null`: spell it."""
+    properties = schema.get("properties", {})
+    for field in model.__fields__.values():
+        prop = properties.get(field.alias)
+        if not field.allow_none or prop is None:
+            continue
+        if "anyOf" in prop:
+            prop["anyOf"].append({"type": "null"})
+        else:
+            outer = {key: prop.pop(key) for key in ("title", "description", "default") if key in prop}
+            properties[field.alias] = dict(outer, anyOf=[prop, {"type": "null"}])
+
+
+def no_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold U+0000: such input was a 500 there (found by the OpenAPI fuzz test)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
 class _In(BaseModel):
     class Config:
         extra = "forbid"
         anystr_strip_whitespace = True
+        schema_extra = staticmethod(document_nullable)
+
+    _no_nul = validator("*", allow_reuse=True)(no_nul)
 
 
 class _InternalIn(BaseModel):
@@ -23,11 +50,15 @@ class _InternalIn(BaseModel):
     class Config:
         extra = "ignore"
         anystr_strip_whitespace = True
+        schema_extra = staticmethod(document_nullable)
+
+    _no_nul = validator("*", allow_reuse=True)(no_nul)
 
 
 class _Out(BaseModel):
     class Config:
         orm_mode = True
+        schema_extra = staticmethod(document_nullable)
 
 
 # --- auth ----------------------------------------------------------------------------
@@ -207,6 +238,8 @@ class MessageIn(_In):
 
 
 HandBack = constr(regex=r"^(rating|continue_form|limit_raise|nothing)$")
+
+
 Disposition = constr(regex=r"^(solved|follow_up|complaint_registered|transferred)$")
 
 
@@ -244,6 +277,13 @@ class QueueOut(_Out):
     label: str
     waiting: int
     served: bool = Field(False, description="whether the asking agent picks up this queue's customers")
+
+
+class CustomerPanelOut(_Out):
+    """Beside the conversation: nothing but what they said for a customer who is not logged in."""
+
+    anonymous: bool
+    overview: Optional[CustomerOverviewOut] = Field(None, description="core banking's read-only view, masked")
 
 
 class FollowUpTaskOut(_Out):
@@ -300,3 +340,19 @@ class HealthOut(_Out):
     status: str
     database: str
     redis: str
+
+
+# --- errors (errors.py) -------------------------------------------------------------------
+class ErrorDetailOut(_Out):
+    loc: List[Union[str, int]]
+    msg: str
+
+
+class ErrorBodyOut(_Out):
+    code: str = Field(..., description="e.g. not_authenticated, forbidden, handoff_not_found, validation_error")
+    message: str
+    details: Optional[List[ErrorDetailOut]] = Field(None, description="validation_error: what is wrong where")
+
+
+class ErrorOut(_Out):
+    error: ErrorBodyOut

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from services.agent_desk import errors
 from services.agent_desk.config import DeskSettings
 from services.agent_desk.context_view import customer_name
+from services.agent_desk.customer_panel import fetch_overview
 from services.agent_desk.delivery import handoff_callback_base
 from services.agent_desk.live import LiveState
 from services.agent_desk.models import Agent, AuditEvent, Delivery, FollowUpTask, Handoff, Message, WrapUp
@@ -98,7 +99,7 @@ class HandoffDesk:
         handoff = Handoff(
             conversation_id=data.conversation_id, channel=data.channel, status="waiting",
             reason=mask(data.reason), priority=data.priority, queue=queue,
-            customer_id=data.customer.id, customer_display_name=customer_name(data.customer.id, mask_name(data.customer.display_name)),
+            customer_id=data.customer.id, customer_display_name=customer_name(data.customer.id, mask_name(data.customer.display_name))[:64],
             customer_segment=data.customer.segment,
             slots=mask_value(data.slots), summary=mask(data.summary),
             nlu=[{"text": mask(n.text), "intent": n.intent, "confidence": round(n.confidence, 4)} for n in data.nlu],
@@ -342,6 +343,18 @@ class HandoffDesk:
                                           note=mask(wrap_up.follow_up_note), due_at=due, created_by=actor.name,
                                           created_at=now))
         handoff.wrap_up = WrapUp(handoff_id=handoff.id, disposition=wrap_up.disposition, agent=actor.name, at=now)
+
+    # -- the customer panel ----------------------------------------------------------------
+    def customer_panel(self, handoff_id: str, viewer: Actor) -> "schemas.CustomerPanelOut":
+        """Core banking's view of the handoff's own customer, for whoever may read the handoff."""
+        handoff = self._get(handoff_id)
+        self._require_reader(handoff, viewer)
+        if not handoff.customer_id:
+            return schemas.CustomerPanelOut(anonymous=True)
+        self._audit(viewer, "customer_data_viewed", handoff, {"customer_id": handoff.customer_id})
+        self.session.commit()  # written down before anything is shown, even if core banking fails
+        overview = fetch_overview(self.settings, handoff.customer_id, viewer.name)
+        return schemas.CustomerPanelOut(anonymous=False, overview=overview)
 
     # -- follow-up tasks and the report (supervisors) -------------------------------------
     def follow_up_tasks(self, viewer: Actor, include_done: bool = False) -> List[FollowUpTask]:

@@ -29,6 +29,8 @@ class CoreBankingSettings(BaseSettings):
     # Signs customer tokens (bot/identity.py); only core banking has it.
     jwt_private_key: str = Field("", env="CORE_BANKING_JWT_PRIVATE_KEY")
     service_token: str = Field("", env="CORE_BANKING_SERVICE_TOKEN")
+    # The agent desk's own identity: read-only customer overviews (/internal/desk), nothing else.
+    desk_token: str = Field("", env="CORE_BANKING_DESK_TOKEN")
     # CORE_BANKING_DATABASE_URL wins over the shared DATABASE_URL (pydantic takes the first set).
     database_url: Optional[str] = Field(None, env=["CORE_BANKING_DATABASE_URL", "DATABASE_URL"])
     run_dir: Path = Field(PROJECT_ROOT / ".run", env="RUN_DIR")

@@ -9,19 +9,26 @@
     ├── Conflict                     409 conflict (e.g. freezing a card reported lost)
     └── InjectedFault                500 injected_fault (fault injection, see faults.py)
 
-Every error response has the body {"error": {"code": "...", "message": "中文 / English"}}.
+Every error response has the body {"error": {"code": "...", "message": "中文 / English"}}
+(`schemas.ErrorOut`), and /openapi.json says so: `install_openapi_errors` documents on every
+operation the answers all routes share (500; 401 where a token is needed; 404 where the path
+names a record; 413 where a body may be sent; 422 with this body instead of FastAPI's default),
+and routes declare the others with `responses=error_responses(...)` (e.g. 409).
 """
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Dict, List
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic.schema import schema as models_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.masking import mask_text
+from services.core_banking.schemas import ErrorOut
 
 logger = logging.getLogger("core_banking.errors")
 
@@ -148,3 +155,63 @@ def install_error_handlers(app: FastAPI) -> None:
         logger.error("unhandled error on %s %s: %s", request.method, request.url.path,
                      mask_text(repr(exc)), exc_info=False)
         return error_response(CoreBankingError())
+
+
+# -- the error answers in /openapi.json --------------------------------------------------------
+ERROR_DESCRIPTIONS = {
+    401: "not_authenticated: no valid token for this route (invalid_credentials: wrong login)",
+    404: "not_found: no such record for this caller (other customers' records included)",
+    409: "conflict: not possible in the record's current state",
+    413: "payload_too_large: the request body is larger than CORE_BANKING_MAX_BODY_BYTES",
+    422: "invalid_request: the request does not match the schema, or a rule of the bank; details say where",
+    500: "internal_error, or injected_fault while fault injection is on (PUT /internal/faults)",
+}
+
+
+def error_responses(*statuses: int) -> Dict[int, Dict[str, Any]]:
+    """`responses=` for a route's own error answers (the shared ones are added to all routes)."""
+    return {status: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
+
+
+def _documented_error(status: int) -> Dict[str, Any]:
+    return {"description": ERROR_DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+
+
+def document_errors(document: Dict[str, Any]) -> Dict[str, Any]:
+    """Adds the error answers that every route shares to an OpenAPI document (in place)."""
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in models_schema([ErrorOut], ref_prefix="#/components/schemas/")["definitions"].items():
+        components.setdefault(name, definition)
+    for path_item in document.get("paths", {}).values():
+        for method, operation in path_item.items():
+            responses = operation.setdefault("responses", {})
+            parameters = operation.get("parameters", [])
+            shared = [500]
+            if operation.get("security"):
+                shared.append(401)
+            if any(p.get("in") == "path" for p in parameters):
+                shared.append(404)
+            if method not in ("get", "head", "options"):
+                shared.append(413)  # BodySizeLimitMiddleware, whether or not the route takes a body
+            if parameters or "requestBody" in operation:
+                responses["422"] = _documented_error(422)  # not FastAPI's {"detail": [...]}
+            for status in shared:
+                responses.setdefault(str(status), _documented_error(status))
+            operation["responses"] = dict(sorted(responses.items()))
+    text = json.dumps(document["paths"])
+    for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's, now referenced by nothing
+        if f'"#/components/schemas/{unused}"' not in text:
+            components.pop(unused, None)
+    return document
+
+
+def install_openapi_errors(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> Dict[str, Any]:
+        if app.openapi_schema is None:
+            document_errors(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from services.core_banking.api.main import api_router
 from services.core_banking.config import CoreBankingSettings, get_settings
 from services.core_banking.db import Database
-from services.core_banking.errors import install_error_handlers
+from services.core_banking.errors import install_error_handlers, install_openapi_errors
 from services.core_banking.faults import FaultInjectionMiddleware, FaultState
 from services.core_banking.metrics import install_metrics
 from services.core_banking.middleware import AccessLogMiddleware, BodySizeLimitMiddleware
@@ -56,6 +56,7 @@ def create_app(settings: Optional[CoreBankingSettings] = None, *, database: Opti
     app.state.faults = faults
     install_error_handlers(app)
     app.include_router(api_router)
+    install_openapi_errors(app)
     # Added innermost first: metrics -> access log -> body limit -> faults -> routes.
     app.add_middleware(FaultInjectionMiddleware, state=faults)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

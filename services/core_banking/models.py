@@ -191,7 +191,9 @@ class Card(Base):
     credit_limit_fen = Column(BigInteger, nullable=True)
     overseas_limit_fen = Column(BigInteger, nullable=True)
     frozen_at = Column(CSTDateTime, nullable=True)
-    freeze_reason = Column(String(200), nullable=True)
+    # Masked free text is Text: masking can lengthen it (a 16-digit card number becomes 19
+    # characters), so a String(n) as long as the input limit overflowed (a 500 on PostgreSQL).
+    freeze_reason = Column(Text, nullable=True)
 
 
 class Complaint(Base):
@@ -202,7 +204,7 @@ class Complaint(Base):
     category = Column(String(16), nullable=False)
     description = Column(Text, nullable=False)
     occurred_at = Column(CSTDateTime, nullable=True)
-    desired_outcome = Column(String(500), nullable=True)
+    desired_outcome = Column(Text, nullable=True)  # masked (see Card.freeze_reason)
     status = Column(String(8), nullable=False)
     created_at = Column(CSTDateTime, nullable=False)
     promised_reply_by = Column(CSTDateTime, nullable=False)
@@ -230,8 +232,8 @@ class GuestComplaint(Base):
     contact_phone = Column(String(20), nullable=False)
     category = Column(String(16), nullable=False)
     description = Column(Text, nullable=False)
-    occurred = Column(String(100), nullable=True)  # as the customer said it ("昨天下午")
-    desired_outcome = Column(String(500), nullable=True)
+    occurred = Column(Text, nullable=True)  # as the customer said it ("昨天下午"), masked
+    desired_outcome = Column(Text, nullable=True)  # masked (see Card.freeze_reason)
     status = Column(String(8), nullable=False)
     created_at = Column(CSTDateTime, nullable=False)
     promised_reply_by = Column(CSTDateTime, nullable=False)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import List, Optional
+from typing import Any, Dict, List, Optional, Type
 
-from pydantic import BaseModel, Field, confloat, conint, condecimal, constr
+from pydantic import BaseModel, Field, confloat, conint, condecimal, constr, validator
 
 
 class Channel(str, Enum):
@@ -104,10 +104,38 @@ CustomerId = constr(strict=True, strip_whitespace=True, min_length=2, max_length
 OpenId = constr(strict=True, strip_whitespace=True, min_length=1, max_length=64, regex=r"^[A-Za-z0-9_-]+$")
 
 
+def document_nullable(schema: Dict[str, Any], model: Type[BaseModel]) -> None:
+    """pydantic 1 leaves `null` out of the JSON schema of an Optional field, so the OpenAPI
+    document said e.g. `credit_limit` is a number while debit cards answer `null`: spell it."""
+    properties = schema.get("properties", {})
+    for field in model.__fields__.values():
+        prop = properties.get(field.alias)
+        if not field.allow_none or prop is None:
+            continue
+        if "anyOf" in prop:
+            prop["anyOf"].append({"type": "null"})
+        else:
+            outer = {key: prop.pop(key) for key in ("title", "description", "default") if key in prop}
+            properties[field.alias] = dict(outer, anyOf=[prop, {"type": "null"}])
+
+
 class InputModel(BaseModel):
     class Config:
         extra = "forbid"
         anystr_strip_whitespace = True
+        schema_extra = staticmethod(document_nullable)
+
+    @validator("*")
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold U+0000: it was a 500 there (found by the OpenAPI fuzz test).
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain the NUL character (U+0000)")
+        return value
+
+
+class OutputModel(BaseModel):
+    class Config:
+        schema_extra = staticmethod(document_nullable)
 
 
 # -- auth ---------------------------------------------------------------------------------
@@ -116,7 +144,7 @@ class LoginIn(InputModel):
     password: constr(strict=True, min_length=1, max_length=128)
 
 
-class TokenOut(BaseModel):
+class TokenOut(OutputModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int = Field(..., description="seconds")
@@ -124,7 +152,7 @@ class TokenOut(BaseModel):
 
 
 # -- customers and accounts -------------------------------------------------------------
-class CustomerOut(BaseModel):
+class CustomerOut(OutputModel):
     customer_id: str
     name: str
     customer_type: CustomerType
@@ -134,7 +162,7 @@ class CustomerOut(BaseModel):
     verification_methods: List[str]
 
 
-class AccountOut(BaseModel):
+class AccountOut(OutputModel):
     account_id: str
     account_type: str
     account_last4: str
@@ -145,7 +173,7 @@ class AccountOut(BaseModel):
 
 
 # -- limits --------------------------------------------------------------------------------
-class TransferLimitOut(BaseModel):
+class TransferLimitOut(OutputModel):
     channel: Channel
     verification: str = Field(..., description="sms / ushield / face / pin / in_person")
     single_limit: Money
@@ -155,7 +183,7 @@ class TransferLimitOut(BaseModel):
     max_transfer_now: Money = Field(..., description="min(single_limit, remaining_today)")
 
 
-class TransferLimitsOut(BaseModel):
+class TransferLimitsOut(OutputModel):
     customer_id: str
     date: date
     limits: List[TransferLimitOut]
@@ -168,7 +196,7 @@ class LimitRaiseIn(InputModel):
     verification_method: VerificationMethod
 
 
-class LimitRaiseOut(BaseModel):
+class LimitRaiseOut(OutputModel):
     request_id: str
     channel: Channel
     verification_method: VerificationMethod
@@ -180,7 +208,7 @@ class LimitRaiseOut(BaseModel):
 
 
 # -- transfers -----------------------------------------------------------------------------
-class TransferOut(BaseModel):
+class TransferOut(OutputModel):
     transfer_id: str
     amount: Money
     currency: str = "CNY"
@@ -197,7 +225,7 @@ class TransferOut(BaseModel):
 
 
 # -- loans ---------------------------------------------------------------------------------
-class LoanProductOut(BaseModel):
+class LoanProductOut(OutputModel):
     product_id: str
     loan_type: LoanType
     customer_type: CustomerType
@@ -208,26 +236,26 @@ class LoanProductOut(BaseModel):
     description: str
 
 
-class LoanMaterialOut(BaseModel):
+class LoanMaterialOut(OutputModel):
     name: str
     required: bool
     note: str = ""
 
 
-class LoanMaterialsOut(BaseModel):
+class LoanMaterialsOut(OutputModel):
     loan_type: LoanType
     customer_type: CustomerType
     product: Optional[LoanProductOut] = None
     materials: List[LoanMaterialOut]
 
 
-class StatusEventOut(BaseModel):
+class StatusEventOut(OutputModel):
     status: str
     note: str = ""
     at: datetime
 
 
-class LoanOut(BaseModel):
+class LoanOut(OutputModel):
     loan_id: str
     loan_type: LoanType
     product_name: str
@@ -244,7 +272,7 @@ class LoanOut(BaseModel):
 
 
 # -- cards ---------------------------------------------------------------------------------
-class CardOut(BaseModel):
+class CardOut(OutputModel):
     card_id: str
     card_type: CardType
     product_name: str
@@ -259,7 +287,7 @@ class CardFreezeIn(InputModel):
     reason: Optional[constr(strict=True, max_length=200)] = None
 
 
-class CardFreezeOut(BaseModel):
+class CardFreezeOut(OutputModel):
     card: CardOut
     changed: bool
     message: str
@@ -273,7 +301,7 @@ class ComplaintIn(InputModel):
     desired_outcome: Optional[constr(strict=True, max_length=500)] = None
 
 
-class ComplaintOut(BaseModel):
+class ComplaintOut(OutputModel):
     ticket_id: str
     category: ComplaintCategory
     description: str
@@ -291,10 +319,10 @@ class GuestComplaintIn(InputModel):
     description: constr(strict=True, min_length=2, max_length=2000)
     occurred: Optional[constr(strict=True, max_length=100)] = None
     desired_outcome: Optional[constr(strict=True, max_length=500)] = None
-    contact_phone: constr(strict=True, regex=r"^1[3-9]\d{9}$")
+    contact_phone: constr(strict=True, regex=r"^1[3-9][0-9]{9}$")  # \d would take any script's digits
 
 
-class GuestComplaintOut(BaseModel):
+class GuestComplaintOut(OutputModel):
     ticket_id: str
     category: ComplaintCategory
     status: ComplaintStatus
@@ -310,7 +338,7 @@ class WechatBindingIn(InputModel):
     customer_id: CustomerId
 
 
-class WechatBindingOut(BaseModel):
+class WechatBindingOut(OutputModel):
     openid: str
     customer_id: str
     bound_at: datetime
@@ -325,13 +353,48 @@ class FaultsIn(InputModel):
     error_rate: confloat(ge=0.0, le=1.0) = 0.0
 
 
-class FaultsOut(BaseModel):
+class FaultsOut(OutputModel):
     latency_ms: int
     error_rate: float
     injected_errors: int = Field(..., description="requests answered with an injected 500 so far")
     delayed_requests: int
 
 
-class HealthOut(BaseModel):
+class HealthOut(OutputModel):
     status: str
     database: str
+
+
+# -- the agent desk's customer panel (/internal/desk) ---------------------------------------
+class DeskCustomerOut(OutputModel):
+    customer_id: str
+    name_masked: str
+    customer_type: CustomerType
+    profile: str
+
+
+class CustomerOverviewOut(OutputModel):
+    """What an agent sees beside the conversation: read-only, numbers masked."""
+
+    customer: DeskCustomerOut
+    accounts: List[AccountOut]
+    transfer_limits: List[TransferLimitOut] = Field(..., description="today's limits and what is left")
+    recent_transfers: List[TransferOut] = Field(..., description="newest first, at most 5")
+    loans: List[LoanOut]
+    open_complaints: List[ComplaintOut]
+
+
+# -- errors (services/core_banking/errors.py) ------------------------------------------------
+class ErrorDetailOut(OutputModel):
+    field: str
+    problem: str
+
+
+class ErrorBodyOut(OutputModel):
+    code: str = Field(..., description="e.g. not_authenticated, not_found, invalid_request, conflict")
+    message: str = Field(..., description="中文 / English")
+    details: Optional[List[ErrorDetailOut]] = Field(None, description="invalid_request: what is wrong where")
+
+
+class ErrorOut(OutputModel):
+    error: ErrorBodyOut

@@ -8,9 +8,11 @@ for a rating -> the rating is stored with the handoff.
 """
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
+import requests
 
 from tests.support.conversation import Customer, joined
 from tests.support.desk import Desk, wait_for
@@ -118,3 +120,30 @@ def test_handing_back_with_nothing_more_says_so_once(stack, tokens):
     assert said == "人工客服已结束服务，您还有什么问题可以随时问我。", said
     slots = stack.tracker(customer.sender)["slots"]
     assert slots["paused_form"] is None  # "好的" later does not restart the complaint
+
+
+def test_the_customer_panel_shows_only_this_customers_data_and_every_read_is_audited(stack, tokens):
+    """Issue 15 item 2: beside the conversation, the customer's own data from core banking,
+    read with the desk's own identity; nothing for an anonymous customer."""
+    retiree = Customer(stack, tokens["C1001"])
+    assert "4,000" in retiree.says("我为什么转不了5000块")  # her own limit: 1,000 of 5,000 used today
+    agent, hid = _hand_over(stack, retiree, "转人工")
+    panel = agent.get(f"/api/handoffs/{hid}/customer")
+    overview = panel["overview"]
+    assert panel["anonymous"] is False and overview["customer"]["customer_id"] == "C1001"
+    assert "*" in overview["customer"]["name_masked"]
+    assert any(float(row["remaining_today"]) == 4000 for row in overview["transfer_limits"]), overview
+    assert overview["accounts"] and overview["recent_transfers"]
+    theirs = requests.get(stack.url("core_banking") + "/me/transfers",
+                          headers={"Authorization": f"Bearer {tokens['C1003']}"}, timeout=10).json()
+    assert {t["transfer_id"] for t in theirs}.isdisjoint({t["transfer_id"] for t in overview["recent_transfers"]})
+    assert not re.search(r"\d{16,19}", str(panel))  # masked: no full card or account number
+
+    audit = Desk(stack.url("agent_desk"), "supervisor1", "supervisor1-demo").get(f"/api/handoffs/{hid}/audit")
+    assert [e["actor"] for e in audit if e["action"] == "customer_data_viewed"] == ["agent1"]
+    outsider = Desk(stack.url("agent_desk"), "agent2", "agent2-demo")
+    assert outsider.status(f"/api/handoffs/{hid}/customer") == 403  # agent1 holds it
+
+    anonymous = Customer(stack)
+    agent_b, anonymous_hid = _hand_over(stack, anonymous, "转人工")
+    assert agent_b.get(f"/api/handoffs/{anonymous_hid}/customer") == {"anonymous": True, "overview": None}

@@ -19,6 +19,10 @@ class Desk:
         response.raise_for_status()
         return response.json()
 
+    def status(self, path: str) -> int:
+        """The HTTP status of a GET (for the answers that must be refusals)."""
+        return requests.get(self.url + path, headers=self.headers, timeout=10).status_code
+
     def post(self, path: str, body: dict = None) -> dict:
         response = requests.post(self.url + path, headers=self.headers, json=body or {}, timeout=10)
         assert response.status_code < 300, response.text

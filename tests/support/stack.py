@@ -231,7 +231,8 @@ def build_stack(run_dir: Path, extra_env: Optional[Dict[str, str]] = None,
         redis, embedded = _redis_for_tests(run_dir)
     ports = Ports(rasa=free_port(), actions=free_port(), core_banking=free_port(), agent_desk=free_port())
     test_secrets = {name: secrets.token_hex(24) for name in (
-        "RASA_TOKEN", "CORE_BANKING_SERVICE_TOKEN", "AGENT_DESK_SERVICE_TOKEN", "AGENT_DESK_JWT_SECRET")}
+        "RASA_TOKEN", "CORE_BANKING_SERVICE_TOKEN", "CORE_BANKING_DESK_TOKEN", "AGENT_DESK_SERVICE_TOKEN",
+        "AGENT_DESK_JWT_SECRET")}
     test_secrets.update(zip(("CORE_BANKING_JWT_PRIVATE_KEY", "CORE_BANKING_JWT_PUBLIC_KEY"), generate_key_pair()))
     config = StackConfig(
         redis=redis,

@@ -180,7 +180,44 @@
       li.classList.toggle("selected", li.getAttribute("data-id") === id);
     });
     $("action-error").textContent = "";
-    return loadDetail();
+    $("ctx-customer").textContent = ""; $("ctx-customer-state").textContent = "";
+    return loadDetail().then(function () { if (state.selected === id) loadCustomerPanel(); });
+  }
+
+  // -- the customer panel: core banking's read-only view of this handoff's customer ----------
+  // Loaded when the agent opens the handoff (and on 刷新), not on every live event: each read is audited.
+  function yuan(v) { return v === null || v === undefined ? "—" : Number(v).toLocaleString("zh-CN", { maximumFractionDigits: 2 }) + " 元"; }
+  function loadCustomerPanel() {
+    var id = state.selected, box = $("ctx-customer"), note = $("ctx-customer-state");
+    box.textContent = ""; note.textContent = "查询中…";
+    return api("/api/handoffs/" + id + "/customer").then(function (p) {
+      if (state.selected !== id) return;
+      note.textContent = p.anonymous ? "客户未登录：只有对话内容，没有客户资料" : "";
+      if (!p.anonymous) renderCustomerPanel(p.overview);
+    }).catch(function (err) { if (state.selected === id) note.textContent = err.message || String(err); });
+  }
+  function panelSection(title, rows) {
+    var box = $("ctx-customer");
+    box.appendChild(el("h4", null, title));
+    var ul = el("ul", "panel-list");
+    rows.forEach(function (r) { ul.appendChild(el("li", null, r)); });
+    if (!rows.length) ul.appendChild(el("li", "muted", "无"));
+    box.appendChild(ul);
+  }
+  function renderCustomerPanel(o) {
+    panelSection("客户", [o.customer.name_masked + " · " + o.customer.customer_type + " · " + o.customer.profile]);
+    panelSection("账户", o.accounts.map(function (a) {
+      return a.account_type + " " + a.masked_account_number + "：余额 " + yuan(a.balance) + "，可用 " + yuan(a.available_balance);
+    }));
+    panelSection("今日转账额度", o.transfer_limits.map(function (l) {
+      return (CHANNEL_LABEL[l.channel] || l.channel) + "：每天 " + yuan(l.daily_limit) + "，已转 " + yuan(l.used_today) + "，还能转 " + yuan(l.remaining_today);
+    }));
+    panelSection("最近转账", o.recent_transfers.map(function (t) {
+      return fmtTime(t.created_at) + " 转给 " + t.payee_name + " " + yuan(t.amount) + "：" + t.status
+        + (t.expected_arrival && !t.arrived_at ? "（" + t.expected_arrival + "）" : "");
+    }));
+    panelSection("贷款", o.loans.map(function (l) { return l.product_name + " " + yuan(l.amount) + "：" + l.status; }));
+    panelSection("未结投诉", o.open_complaints.map(function (c) { return c.ticket_id + " " + c.category + "：" + c.status; }));
   }
   function loadDetail() {
     if (!state.selected) return Promise.resolve();
@@ -366,6 +403,7 @@
       .finally(function () { $("btn-send").disabled = false; });
   }
   $("btn-send").addEventListener("click", send);
+  $("ctx-customer-refresh").addEventListener("click", function () { if (state.selected) loadCustomerPanel(); });
   $("reply-text").addEventListener("keydown", function (e) { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) send(); });
 
   // -- live updates -----------------------------------------------------------------------

@@ -7,12 +7,14 @@
     ServiceCaller    the internal caller holding CORE_BANKING_SERVICE_TOKEN (401 otherwise;
                      a customer JWT never passes)
     AnyCaller        either of the two (reference data)
+    RecordId         a record id in the path (card, transfer, loan, complaint): letters, digits,
+                     "_" and "-", at most 40 (anything else is 422, before the database sees it)
 """
 from __future__ import annotations
 
 from typing import Annotated, Iterator, Optional
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -26,6 +28,8 @@ _customer_bearer = HTTPBearer(auto_error=False, scheme_name="CustomerToken",
                               description="JWT from POST /auth/login (or /internal/wechat/token)")
 _service_bearer = HTTPBearer(auto_error=False, scheme_name="ServiceToken",
                              description="CORE_BANKING_SERVICE_TOKEN (internal callers only)")
+_desk_bearer = HTTPBearer(auto_error=False, scheme_name="DeskToken",
+                          description="CORE_BANKING_DESK_TOKEN (the agent desk: read-only customer overviews)")
 
 
 def get_settings(request: Request) -> CoreBankingSettings:
@@ -40,6 +44,7 @@ def get_session(request: Request) -> Iterator[Session]:
     yield from request.app.state.db.session()
 
 
+RecordId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
 SettingsDep = Annotated[CoreBankingSettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 FaultsDep = Annotated[FaultState, Depends(get_faults)]
@@ -74,7 +79,9 @@ def require_service(
 def any_caller(
     session: SessionDep, settings: SettingsDep,
     credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(_customer_bearer)],
+    _service: Annotated[Optional[HTTPAuthorizationCredentials], Depends(_service_bearer)],
 ) -> str:
+    # Both schemes read the same Authorization header; naming both documents "either" in OpenAPI.
     token = _bearer(credentials)
     if is_service_token(token, service_token=settings.service_token):
         return "service"
@@ -84,6 +91,18 @@ def any_caller(
     raise NotAuthenticated()
 
 
+def require_desk(
+    settings: SettingsDep,
+    credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(_desk_bearer)],
+    x_desk_agent: Annotated[Optional[str], Header(max_length=64)] = None,
+) -> str:
+    """The agent desk, reading for one of its agents (named in X-Desk-Agent, for our logs)."""
+    if not is_service_token(_bearer(credentials), service_token=settings.desk_token):
+        raise NotAuthenticated("需要坐席台的服务令牌", "Agent desk token required")
+    return f"desk:{x_desk_agent or '?'}"
+
+
 CurrentCustomer = Annotated[models.Customer, Depends(get_current_customer)]
+DeskCaller = Annotated[str, Depends(require_desk)]
 ServiceCaller = Annotated[str, Depends(require_service)]
 AnyCaller = Annotated[str, Depends(any_caller)]

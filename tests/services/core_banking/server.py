@@ -28,6 +28,7 @@ def service_env(run_dir: Path, database_url: Optional[str] = None, **extra: str)
         "RUN_DIR": str(run_dir),
         "CORE_BANKING_JWT_PRIVATE_KEY": generate_key_pair()[0],
         "CORE_BANKING_SERVICE_TOKEN": "svc-" + secrets.token_urlsafe(32),
+        "CORE_BANKING_DESK_TOKEN": "desk-" + secrets.token_urlsafe(32),
         "CORE_BANKING_DATABASE_URL": database_url or f"sqlite:///{run_dir / 'core_banking.db'}",
     })
     env.update(extra)
@@ -58,6 +59,10 @@ class CoreBankingServer:
     @property
     def service_token(self) -> str:
         return self.env["CORE_BANKING_SERVICE_TOKEN"]
+
+    @property
+    def desk_token(self) -> str:
+        return self.env["CORE_BANKING_DESK_TOKEN"]
 
     def start(self) -> "CoreBankingServer":
         for _attempt in range(3):  # another process may grab the free port before we bind it

@@ -11,7 +11,7 @@ from services.agent_desk.security import DUMMY_HASH, issue_agent_token, verify_p
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=TokenOut)
+@router.post("/login", response_model=TokenOut, responses=errors.error_responses(401, 429))
 def login(body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep, live: LiveDep) -> TokenOut:
     username = body.username.strip()
     client = request.client.host if request.client else ""

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from services.agent_desk.api.deps import CurrentAgent, DeskDep, Supervisor
 from services.agent_desk.context_view import collected, intent_label
-from services.agent_desk.schemas import (AuditEventOut, CloseIn, DeliveryOut, HandoffDetailOut, HandoffSummaryOut,
-                                         MessageIn, TranscriptEntryOut, TransferIn)
+from services.agent_desk.schemas import (AuditEventOut, CloseIn, CustomerPanelOut, DeliveryOut, HandoffDetailOut,
+                                         HandoffSummaryOut, MessageIn, TranscriptEntryOut, TransferIn)
 from services.agent_desk.service import Actor, HandoffDesk, to_summary
 
 router = APIRouter(prefix="/api/handoffs", tags=["handoffs"])
@@ -55,6 +55,12 @@ def get_handoff(handoff_id: str, desk: DeskDep, agent: CurrentAgent):
     return detail_of(desk, handoff_id, Actor.of(agent))
 
 
+@router.get("/{handoff_id}/customer", response_model=CustomerPanelOut)
+def customer_panel(handoff_id: str, desk: DeskDep, agent: CurrentAgent):
+    """The handoff's customer from core banking (read-only, masked, audited); nothing for anonymous ones."""
+    return desk.customer_panel(handoff_id, Actor.of(agent))
+
+
 @router.post("/{handoff_id}/claim", response_model=HandoffDetailOut)
 def claim(handoff_id: str, desk: DeskDep, agent: CurrentAgent):
     desk.claim(handoff_id, Actor.of(agent))
@@ -79,7 +85,8 @@ def transfer(handoff_id: str, body: TransferIn, desk: DeskDep, agent: CurrentAge
 
 
 @router.post("/{handoff_id}/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
-def retry_delivery(handoff_id: str, delivery_id: int, desk: DeskDep, agent: CurrentAgent):
+def retry_delivery(handoff_id: str, desk: DeskDep, agent: CurrentAgent,
+                   delivery_id: int = Path(..., ge=1, le=2 ** 31 - 1)):
     """Sends a failed callback (reply or close event) to the bot side again."""
     return DeliveryOut.from_orm(desk.retry_delivery(handoff_id, delivery_id, Actor.of(agent)))
 

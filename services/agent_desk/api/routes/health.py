@@ -19,7 +19,8 @@ def _database_state(request: Request) -> str:
     return "ok"
 
 
-@router.get("/health", response_model=HealthOut)
+@router.get("/health", response_model=HealthOut,
+            responses={503: {"model": HealthOut, "description": "the database does not answer"}})
 def health(request: Request, response: Response) -> HealthOut:
     """Liveness: 503 only if the database is down; Redis down is "degraded" (the desk serves from SQL)."""
     database = _database_state(request)

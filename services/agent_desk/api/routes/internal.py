@@ -24,7 +24,8 @@ def register_handoff(body: HandoffIn, desk: DeskDep, bot: BotService, response: 
                              message=r.message)
 
 
-@router.post("/handoffs/{handoff_id}/customer-messages", response_model=AckOut, status_code=201)
+@router.post("/handoffs/{handoff_id}/customer-messages", response_model=AckOut, status_code=201,
+             responses=errors.error_responses(409))
 def customer_message(handoff_id: str, body: CustomerMessageIn, desk: DeskDep, bot: BotService):
     handoff = desk.customer_message(handoff_id, body.text, body.ts)
     return AckOut(handoff_id=handoff.id, status=handoff.status)

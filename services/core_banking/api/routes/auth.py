@@ -6,14 +6,15 @@ from fastapi import APIRouter
 
 from services.core_banking import crud
 from services.core_banking.api.deps import SessionDep, SettingsDep
-from services.core_banking.errors import NotAuthenticated
+from services.core_banking.errors import NotAuthenticated, error_responses
 from services.core_banking.schemas import LoginIn, TokenOut
 from services.core_banking.security import issue_customer_token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=TokenOut, summary="Demo login: customer id + password -> customer JWT")
+@router.post("/login", response_model=TokenOut, summary="Demo login: customer id + password -> customer JWT",
+             responses=error_responses(401))
 def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> TokenOut:
     customer = crud.authenticate(session, username=body.username, password=body.password)
     if customer is None:

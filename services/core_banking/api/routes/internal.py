@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from services.core_banking import crud
-from services.core_banking.api.deps import FaultsDep, ServiceCaller, SessionDep, SettingsDep
+from services.core_banking.api.deps import FaultsDep, RecordId, ServiceCaller, SessionDep, SettingsDep
+from services.core_banking.errors import error_responses
 from services.core_banking.presenters import card_out, guest_complaint_out, wechat_binding_out
 from services.core_banking.schemas import (CardOut, FaultsIn, FaultsOut, GuestComplaintIn, GuestComplaintOut,
                                            TokenOut, WechatBindingIn, WechatBindingOut, WechatTokenIn)
@@ -16,10 +17,10 @@ from services.core_banking.security import issue_customer_token
 
 router = APIRouter(prefix="/internal", tags=["internal (service token)"])
 OpenIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-CardIdPath = Annotated[str, Path(max_length=40)]
 
 
-@router.post("/wechat/bindings", response_model=WechatBindingOut, summary="Bind an openid to a customer (replaces)")
+@router.post("/wechat/bindings", response_model=WechatBindingOut, responses=error_responses(404),
+             summary="Bind an openid to a customer (replaces; 404 if there is no such customer)")
 def bind_wechat(body: WechatBindingIn, _: ServiceCaller, session: SessionDep) -> WechatBindingOut:
     return wechat_binding_out(crud.upsert_wechat_binding(session, openid=body.openid, customer_id=body.customer_id))
 
@@ -35,7 +36,7 @@ def delete_binding(openid: OpenIdPath, _: ServiceCaller, session: SessionDep) ->
     return Response(status_code=204)
 
 
-@router.post("/wechat/token", response_model=TokenOut,
+@router.post("/wechat/token", response_model=TokenOut, responses=error_responses(404),
              summary="A short-lived customer token for the openid's bound customer (404 if unbound)")
 def wechat_token(body: WechatTokenIn, _: ServiceCaller, session: SessionDep, settings: SettingsDep) -> TokenOut:
     binding = crud.get_wechat_binding(session, openid=body.openid)
@@ -45,6 +46,7 @@ def wechat_token(body: WechatTokenIn, _: ServiceCaller, session: SessionDep, set
 
 
 @router.post("/guest-complaints", response_model=GuestComplaintOut, status_code=201,
+             responses=error_responses(409),
              summary="Record a complaint from someone not logged in, with a phone number to call back")
 def create_guest_complaint(body: GuestComplaintIn, _: ServiceCaller, session: SessionDep) -> GuestComplaintOut:
     return guest_complaint_out(crud.create_guest_complaint(session, data=body))
@@ -52,7 +54,7 @@ def create_guest_complaint(body: GuestComplaintIn, _: ServiceCaller, session: Se
 
 @router.post("/cards/{card_id}/unfreeze", response_model=CardOut,
              summary="Branch counter: unfreeze a card after the customer showed ID in person (idempotent)")
-def unfreeze_card(card_id: CardIdPath, _: ServiceCaller, session: SessionDep) -> CardOut:
+def unfreeze_card(card_id: RecordId, _: ServiceCaller, session: SessionDep) -> CardOut:
     card, _changed = crud.unfreeze_card(session, card_id=card_id)
     return card_out(card)
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from services.core_banking import crud
 from services.core_banking.api.deps import AnyCaller, SessionDep
+from services.core_banking.errors import error_responses
 from services.core_banking.presenters import loan_material_out, loan_product_out
 from services.core_banking.schemas import CustomerType, LoanMaterialsOut, LoanProductOut, LoanType
 
@@ -22,7 +23,7 @@ def list_products(
                                                                   customer_type=customer_type)]
 
 
-@router.get("/materials", response_model=LoanMaterialsOut,
+@router.get("/materials", response_model=LoanMaterialsOut, responses=error_responses(404),
             summary="Materials needed for a loan type and customer type (customer or service token)")
 def materials(_: AnyCaller, session: SessionDep, loan_type: Annotated[LoanType, Query()],
               customer_type: Annotated[CustomerType, Query()]) -> LoanMaterialsOut:

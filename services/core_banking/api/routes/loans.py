@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated, List
+from typing import List
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
 from services.core_banking import crud
-from services.core_banking.api.deps import CurrentCustomer, SessionDep
+from services.core_banking.api.deps import CurrentCustomer, RecordId, SessionDep
 from services.core_banking.presenters import loan_out
 from services.core_banking.schemas import LoanOut
 
@@ -18,5 +18,5 @@ def list_loans(customer: CurrentCustomer, session: SessionDep) -> List[LoanOut]:
 
 
 @router.get("/{loan_id}", response_model=LoanOut, summary="One loan (404 unless it is yours)")
-def get_loan(loan_id: Annotated[str, Path(max_length=40)], customer: CurrentCustomer, session: SessionDep) -> LoanOut:
+def get_loan(loan_id: RecordId, customer: CurrentCustomer, session: SessionDep) -> LoanOut:
     return loan_out(crud.get_loan(session, customer_id=customer.id, loan_id=loan_id))

@@ -4,10 +4,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, List, Optional
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from services.core_banking import crud
-from services.core_banking.api.deps import CurrentCustomer, SessionDep
+from services.core_banking.api.deps import CurrentCustomer, RecordId, SessionDep
 from services.core_banking.presenters import transfer_out
 from services.core_banking.schemas import TransferOut
 
@@ -27,6 +27,6 @@ def list_transfers(
 
 
 @router.get("/{transfer_id}", response_model=TransferOut, summary="One transfer (404 unless it is yours)")
-def get_transfer(transfer_id: Annotated[str, Path(max_length=40)], customer: CurrentCustomer,
+def get_transfer(transfer_id: RecordId, customer: CurrentCustomer,
                  session: SessionDep) -> TransferOut:
     return transfer_out(crud.get_transfer(session, customer_id=customer.id, transfer_id=transfer_id))
