@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic.schema import schema as models_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services import openapi_docs
 from services.agent_desk.schemas import ErrorOut
 
 log = logging.getLogger(__name__)
@@ -151,12 +152,11 @@ ERROR_DESCRIPTIONS = {
 
 def error_responses(*statuses: int) -> Dict[int, Dict[str, Any]]:
     """`responses=` for a route's own error answers (the shared ones are added to all routes)."""
-    return {status: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
+    return openapi_docs.error_responses(ERROR_DESCRIPTIONS, ErrorOut, *statuses)
 
 
 def _documented_error(status: int) -> Dict[str, Any]:
-    return {"description": ERROR_DESCRIPTIONS[status],
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+    return openapi_docs.documented_error(ERROR_DESCRIPTIONS, status)
 
 
 def document_errors(document: Dict[str, Any],

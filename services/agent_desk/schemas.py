@@ -2,30 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Dict, List, Optional, Type, Union
+from typing import Any, Dict, List, Optional, Union
 
 from pydantic import BaseModel, Field, conint, constr, validator
+
+from services.openapi_docs import document_nullable
 
 from services.core_banking.schemas import CustomerOverviewOut
 
 Role = constr(regex=r"^(customer|bot|agent)$")
 Status = constr(regex=r"^(waiting|active|closed)$")
 ShortText = constr(strip_whitespace=True, max_length=200)
-
-
-def document_nullable(schema: Dict[str, Any], model: Type[BaseModel]) -> None:
-    """pydantic 1 leaves `null` out of the JSON schema of an Optional field, so /openapi.json said
-    e.g. `queue_position` is an integer while active handoffs answer `null`: spell it."""
-    properties = schema.get("properties", {})
-    for field in model.__fields__.values():
-        prop = properties.get(field.alias)
-        if not field.allow_none or prop is None:
-            continue
-        if "anyOf" in prop:
-            prop["anyOf"].append({"type": "null"})
-        else:
-            outer = {key: prop.pop(key) for key in ("title", "description", "default") if key in prop}
-            properties[field.alias] = dict(outer, anyOf=[prop, {"type": "null"}])
 
 
 def no_nul(value: Any) -> Any:

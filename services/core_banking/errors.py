@@ -28,6 +28,7 @@ from pydantic.schema import schema as models_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.masking import mask_text
+from services import openapi_docs
 from services.core_banking.schemas import ErrorOut
 
 logger = logging.getLogger("core_banking.errors")
@@ -170,12 +171,11 @@ ERROR_DESCRIPTIONS = {
 
 def error_responses(*statuses: int) -> Dict[int, Dict[str, Any]]:
     """`responses=` for a route's own error answers (the shared ones are added to all routes)."""
-    return {status: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
+    return openapi_docs.error_responses(ERROR_DESCRIPTIONS, ErrorOut, *statuses)
 
 
 def _documented_error(status: int) -> Dict[str, Any]:
-    return {"description": ERROR_DESCRIPTIONS[status],
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+    return openapi_docs.documented_error(ERROR_DESCRIPTIONS, status)
 
 
 def document_errors(document: Dict[str, Any]) -> Dict[str, Any]:

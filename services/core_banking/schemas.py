@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, List, Optional
 
 from pydantic import BaseModel, Field, confloat, conint, condecimal, constr, validator
+
+from services.openapi_docs import document_nullable
 
 
 class Channel(str, Enum):
@@ -102,21 +104,6 @@ Money = Decimal
 AmountIn = condecimal(gt=Decimal(0), le=Decimal(100_000_000), max_digits=12, decimal_places=2)
 CustomerId = constr(strict=True, strip_whitespace=True, min_length=2, max_length=16, regex=r"^[A-Za-z0-9]+$")
 OpenId = constr(strict=True, strip_whitespace=True, min_length=1, max_length=64, regex=r"^[A-Za-z0-9_-]+$")
-
-
-def document_nullable(schema: Dict[str, Any], model: Type[BaseModel]) -> None:
-    """pydantic 1 leaves `null` out of the JSON schema of an Optional field, so the OpenAPI
-    document said e.g. `credit_limit` is a number while debit cards answer `null`: spell it."""
-    properties = schema.get("properties", {})
-    for field in model.__fields__.values():
-        prop = properties.get(field.alias)
-        if not field.allow_none or prop is None:
-            continue
-        if "anyOf" in prop:
-            prop["anyOf"].append({"type": "null"})
-        else:
-            outer = {key: prop.pop(key) for key in ("title", "description", "default") if key in prop}
-            properties[field.alias] = dict(outer, anyOf=[prop, {"type": "null"}])
 
 
 class InputModel(BaseModel):
