@@ -6,6 +6,8 @@
   ("帮我查下余额"): several questions in one message are only split at such clauses.
 - `strip_joiner`: "顺便问下转账手续费" -> "转账手续费"; a joiner always starts a new clause.
 - `starts_with_switch`: "先等等，我的卡丢了" inside a form means: first something else.
+- `covered_by`: a question the answer to an earlier one already answers ("还没收到 一般要多久才能到":
+  the transfer-status answer says how long each arrival type takes) is not asked again.
 
 Both the Rasa process (bot/several_questions.py) and the action server (actions/forms.py) use
 this module, so the two agree on what a question is.
@@ -16,7 +18,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Pattern
+from typing import Dict, FrozenSet, List, Pattern
 
 import yaml
 
@@ -32,6 +34,7 @@ class Cues:
     request: Pattern[str]
     joiner: Pattern[str]
     switch: Pattern[str]
+    covers: Dict[str, FrozenSet[str]]
 
 
 def _alternatives(patterns: List[str], anchored: bool) -> Pattern[str]:
@@ -44,7 +47,8 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
     return Cues(question=_alternatives([str(p) for p in data.get("question") or []], anchored=False),
                 request=_alternatives([str(p) for p in data.get("request") or []], anchored=False),
                 joiner=_alternatives([str(p) for p in data.get("joiners") or []], anchored=True),
-                switch=_alternatives([str(p) for p in data.get("switch") or []], anchored=True))
+                switch=_alternatives([str(p) for p in data.get("switch") or []], anchored=True),
+                covers={str(k): frozenset(map(str, v or [])) for k, v in (data.get("covers") or {}).items()})
 
 
 @lru_cache(maxsize=1)
@@ -78,3 +82,8 @@ def strip_joiner(text: str) -> str:
 
 def starts_with_switch(text: str) -> bool:
     return bool(cues().switch.match((text or "").strip()))
+
+
+def covered_by(earlier_intent: str, intent: str) -> bool:
+    """The answer to `earlier_intent` already answers `intent` (cues.yml `covers`)."""
+    return intent in cues().covers.get(earlier_intent, frozenset())

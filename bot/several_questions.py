@@ -13,7 +13,9 @@ something different is therefore handled as one turn per question, in the order 
    or a bare parameter) with confidence >= 0.5 (>= 0.8 after a comma).
    A clause that is nothing but a lead-in ("我孙子让我问一下", data/lexicon/filler.yml) is never
    a question of its own.
-3. The other clauses stay with the question before them ("我的卡丢了，是信用卡": one question).
+3. The other clauses stay with the question before them ("我的卡丢了，是信用卡": one question),
+   and so does a clause whose question the one before already answers (cues.yml `covers`:
+   "转了钱还没收到 一般要多久才能到" is one question about the transfer).
    Fewer than two different questions: the message is handled as it is, except that one
    clear question (>= 0.8) in a long message the NLU cannot place as a whole ("我们老两口想把
    存款转到另一个银行去 要不要手续费啊 多了我们就去柜台办") is answered as that question.
@@ -124,7 +126,7 @@ def group_questions(parsed: List[Dict[str, Any]]) -> List[Question]:
         clause, intent = item["clause"], item["intent"]
         text = question_cues.strip_joiner(clause.text)
         if intent is not None and starts_question(clause, intent) and \
-                not (questions and questions[-1].intent == intent.get("name")):
+                not (questions and _answered_by(questions[-1], intent.get("name"))):
             questions.append(Question(intent["name"], float(intent.get("confidence") or 0.0), leading + [text]))
             leading = []
         elif questions:
@@ -132,6 +134,11 @@ def group_questions(parsed: List[Dict[str, Any]]) -> List[Question]:
         else:
             leading.append(text)
     return questions
+
+
+def _answered_by(previous: Question, intent: str) -> bool:
+    """The same question again, or one the previous answer covers (cues.yml `covers`)."""
+    return previous.intent == intent or question_cues.covered_by(previous.intent, intent)
 
 
 def in_answer_order(questions: List[Question]) -> List[Question]:

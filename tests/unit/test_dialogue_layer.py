@@ -101,6 +101,17 @@ def test_clauses_that_are_not_questions_stay_with_the_question_before_them():
         ("report_card_lost", "我的卡丢了，是信用卡")]
 
 
+def test_a_question_the_one_before_already_answers_stays_with_it():
+    """"还没收到 一般要多久才能到啊": the transfer-status answer says how long each type takes."""
+    assert grouped([("她说到现在还没收到", False, "check_transfer_status", 0.96),
+                    ("一般要多久才能到啊", False, "ask_transfer_arrival", 0.9)]) == [
+        ("check_transfer_status", "她说到现在还没收到，一般要多久才能到啊")]
+    # the other way round they are two questions: the arrival answer says nothing of this transfer
+    assert [q for q, _ in grouped([("转账一般多久到", True, "ask_transfer_arrival", 0.9),
+                                   ("还有我那笔怎么还没到", True, "check_transfer_status", 0.9)])] == [
+        "ask_transfer_arrival", "check_transfer_status"]
+
+
 def test_a_greeting_before_the_first_question_belongs_to_it():
     assert grouped([("你好", True, "greet", 0.99), ("我想查下余额", False, "check_balance", 0.95),
                     ("顺便问下转账手续费", True, "ask_transfer_fee", 0.9)]) == [
