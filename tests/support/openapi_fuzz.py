@@ -18,6 +18,8 @@ Generation is derandomized: the same document and server state give the same req
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import json
 import re
 import time
@@ -455,3 +457,18 @@ def summary(title: str, reports: Sequence[Report]) -> str:
                 lines.append(f"- **{report.operation}** [{report.credentials}] {failure.check}: {failure.message} "
                              f"({failure.count}×)\n  - request: {failure.request}\n  - response: {failure.response}")
     return "\n".join(lines) + "\n"
+
+
+def write_and_check(title: str, artifact: "Path", reports: Sequence[Report], min_operations: int,
+                    where_to_look: str) -> None:
+    """Writes a run's table (test-artifacts/openapi-fuzz/), prints it and fails on any finding:
+    too few operations, an operation without cases, or a failing case."""
+    table = summary(title, reports)
+    artifact.parent.mkdir(parents=True, exist_ok=True)
+    artifact.write_text(table, encoding="utf-8")
+    print(table)
+    labels = {r.operation for r in reports}
+    assert len(labels) >= min_operations, f"only {len(labels)} operations in /openapi.json: {sorted(labels)}"
+    assert all(r.cases > 0 for r in reports), [r.operation for r in reports if r.cases == 0]
+    failures = [f for r in reports for f in r.failures.values()]
+    assert not failures, table + "\n" + where_to_look
