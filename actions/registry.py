@@ -4,11 +4,17 @@ that was asked before logging in)."""
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 from functools import lru_cache
-from typing import Dict, Text
+from typing import Any, Dict, List, Text, Union
 
-from rasa_sdk import Action
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.read_only_actions import is_preview, may_run_for_suggestion
+
+logger = logging.getLogger(__name__)
 
 
 def _all_subclasses(cls: type):
@@ -33,8 +39,27 @@ def _actions() -> Dict[Text, Action]:
     return found
 
 
-def action_named(name: Text) -> Action:
+def action_named(name: Text) -> Union[Action, "_NotForSuggestions"]:
     try:
-        return _actions()[name]
+        action = _actions()[name]
     except KeyError:
         raise KeyError(f"no custom action named {name!r} (data/knowledge/topics.yml names it)") from None
+    return action if may_run_for_suggestion(name) else _NotForSuggestions(action)
+
+
+class _NotForSuggestions:
+    """An action that changes something (files, freezes, hands off): never run to work out a
+    suggested reply for the agent (bot/read_only_actions.py), whatever topics.yml names.
+    Not an `Action` subclass: rasa_sdk registers (and instantiates) every one of those."""
+
+    def __init__(self, action: Action) -> None:
+        self._action = action
+
+    def name(self) -> Text:
+        return self._action.name()
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        if is_preview(tracker.latest_message):
+            logger.info("not running %s for a suggested reply: it is not read-only", self.name())
+            return []
+        return await self._action.run(dispatcher, tracker, domain)

@@ -62,6 +62,7 @@ from socketio import AsyncServer
 from bot.settings import allowed_origins, get_settings
 from bot.identity import Customer, InvalidCustomerToken, verify_customer_token
 from connectors.common import bearer_token, http_session, redis_client, redis_key
+from connectors.handoff import with_handoff_routing
 from connectors.login_throttle import DEFAULT_MAX_FAILURES, DEFAULT_WINDOW_SECONDS, LoginThrottle
 
 logger = logging.getLogger(__name__)
@@ -252,6 +253,7 @@ class AppInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         global _active_channel
+        on_new_message = with_handoff_routing(on_new_message)  # a person's conversations reach the desk
         # An explicit allow-list: [] would switch the origin check off, "*" would allow any site.
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=allowed_origins())
         self.sio = sio

@@ -1,9 +1,11 @@
 """The handoff connector: routes a conversation to the agent desk and back.
 
-Customer -> desk: every customer-facing channel wraps Rasa's `on_new_message` with
-`with_handoff_routing()`. While the conversation is with a person (bot/handoff_route.py),
-the customer's words are forwarded to the desk; they still go on to Rasa, which records them
-in the tracker (the conversation is paused, so the bot does not answer).
+Customer -> desk: every customer-facing channel (REST, app, WeChat) wraps Rasa's
+`on_new_message` with `with_handoff_routing()`. While the conversation is with a person
+(bot/handoff_route.py), the customer's words are forwarded to the desk together with up to
+three replies the assistant would give (bot/suggestions.py), for the agent to send, edit or
+ignore; they still go on to Rasa, which records them in the tracker (the conversation is
+paused, so the bot does not answer).
 
 Desk -> customer: the desk calls this channel (Bearer AGENT_DESK_SERVICE_TOKEN):
   POST /webhooks/handoff/agent_message {handoff_id, conversation_id, channel, text, agent}
@@ -34,6 +36,7 @@ from bot.handoff_route import decode, route_key
 from bot.intents import HANDED_BACK, HANDOFF_CLOSED
 from bot.masking import mask_text
 from bot.settings import get_settings
+from bot.suggestions import server_agent, suggest_replies
 from connectors.common import bearer_token, http_session, redis_client
 from connectors.outbox import OutboxOutput
 
@@ -63,8 +66,10 @@ class HandoffClosed(BaseModel):
 
 
 # -- customer -> desk -------------------------------------------------------------------
-async def forward_if_with_agent(sender_id: str, text: Optional[str]) -> bool:
-    """Forwards the customer's message to the desk if a person has the conversation."""
+async def forward_if_with_agent(message: UserMessage) -> bool:
+    """Forwards the customer's message, with suggested replies, to the desk if a person has
+    the conversation."""
+    sender_id, text = message.sender_id, message.text
     try:
         route = decode(await redis_client().get(route_key(sender_id)))
     except RedisError as exc:  # the bot still answers; the tracker store reports its own trouble
@@ -74,8 +79,11 @@ async def forward_if_with_agent(sender_id: str, text: Optional[str]) -> bool:
         return False
     settings = get_settings()
     url = f"{settings.agent_desk_url}/internal/handoffs/{route.handoff_id}/customer-messages"
+    agent = server_agent()
+    suggested = await suggest_replies(agent, message) if agent is not None else []
+    body = {"text": mask_text(text), "suggestions": [s.as_json() for s in suggested]}
     try:
-        async with http_session().post(url, json={"text": mask_text(text)},
+        async with http_session().post(url, json=body,
                                        headers={"Authorization": f"Bearer {settings.agent_desk_service_token}"}) as r:
             if r.status >= 300:
                 logger.error("desk refused a customer message for handoff %s: HTTP %s", route.handoff_id, r.status)
@@ -89,7 +97,7 @@ def with_handoff_routing(on_new_message: OnNewMessage) -> OnNewMessage:
 
     async def routed(message: UserMessage) -> Any:
         if message.sender_id:
-            await forward_if_with_agent(message.sender_id, message.text)
+            await forward_if_with_agent(message)
         return await on_new_message(message)
 
     return routed

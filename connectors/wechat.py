@@ -85,6 +85,7 @@ from connectors import dedup
 from connectors.common import env_float, redis_client, redis_key
 from connectors.core_banking_client import binding_for_openid
 from connectors.safe_xml import MAX_XML_BYTES, UnsafeXML, parse_xml, text_field
+from connectors.handoff import with_handoff_routing
 from connectors.wechat_api import (DEFAULT_API_BASE, DEFAULT_WECOM_API_BASE, MAX_TEXT_BYTES, WeChatAPI,
                                    WeChatAPIError)
 
@@ -422,6 +423,7 @@ class WeChatInput(InputChannel):
     # --- the blueprint ---------------------------------------------------------------------
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         global _active_channel
+        on_new_message = with_handoff_routing(on_new_message)  # a person's conversations reach the desk
         _active_channel = self
         bp = Blueprint("wechat_webhook", __name__)
 

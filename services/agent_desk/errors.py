@@ -97,6 +97,10 @@ class TaskNotFound(DeskError):
     status_code, code, message = 404, "task_not_found", "跟进任务不存在"
 
 
+class SuggestionNotFound(DeskError):
+    status_code, code, message = 404, "suggestion_not_found", "该建议回复不属于此会话"
+
+
 class CustomerNotFound(DeskError):
     status_code, code, message = 404, "customer_not_found", "核心系统里没有这位客户"
 

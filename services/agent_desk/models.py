@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, List
 
-from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         TypeDecorator)
 from sqlalchemy.orm import declarative_base, relationship
 
@@ -166,6 +166,26 @@ class Message(Base):
     delivery = relationship("Delivery", uselist=False, back_populates="message")
 
     __table_args__ = (Index("ix_desk_messages_handoff", "handoff_id", "id"),)
+
+
+class Suggestion(Base):
+    """A reply the assistant would have given to a customer message while a person has the
+    conversation, and what the agent did with it (the report's suggestion-use rate)."""
+
+    __tablename__ = "desk_suggestions"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(String(32), ForeignKey("desk_handoffs.id", ondelete="CASCADE"), nullable=False)
+    message_id = Column(Integer, ForeignKey("desk_messages.id", ondelete="CASCADE"), nullable=False)
+    rank = Column(Integer, nullable=False)  # 1 = the assistant's first choice
+    intent = Column(String(64), nullable=False)
+    confidence = Column(Float, nullable=False)
+    text = Column(Text, nullable=False)
+    outcome = Column(String(16), nullable=False, default="shown")  # shown | used | edited | ignored
+    reply_message_id = Column(Integer, ForeignKey("desk_messages.id", ondelete="SET NULL"), nullable=True)
+    decided_at = Column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_desk_suggestions_handoff", "handoff_id", "outcome"),)
 
 
 class Delivery(Base):

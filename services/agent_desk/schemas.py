@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Dict, List, Optional, Union
 
-from pydantic import BaseModel, Field, conint, constr, validator
+from pydantic import BaseModel, Field, confloat, conint, conlist, constr, validator
 
 from services.openapi_docs import document_nullable
 
@@ -118,9 +118,21 @@ class HandoffCreatedOut(_Out):
     message: str = Field(..., description="text the bot can show the customer")
 
 
+class SuggestionIn(_InternalIn):
+    """A reply the assistant would give to this message (bot/suggestions.py), best first."""
+    intent: constr(min_length=1, max_length=64)
+    confidence: confloat(ge=0.0, le=1.0)
+    text: constr(min_length=1, max_length=4000)
+
+
+MAX_SUGGESTIONS = 3
+
+
 class CustomerMessageIn(_InternalIn):
     text: constr(min_length=1, max_length=4000)
     ts: Optional[datetime] = None
+    suggestions: conlist(SuggestionIn, max_items=MAX_SUGGESTIONS) = Field(  # type: ignore[valid-type]
+        default_factory=list, description="replies the assistant would give, for the agent to send, edit or ignore")
 
 
 class RatingIn(_InternalIn):
@@ -205,6 +217,17 @@ class HandoffSummaryOut(_Out):
     last_message: Optional[str]
 
 
+class SuggestionOut(_Out):
+    id: int
+    message_id: int = Field(..., description="the customer message it answers")
+    rank: int
+    intent: str
+    intent_label: str = Field("", description="the intent's Chinese name (data/knowledge/intents.yml)")
+    confidence: float
+    text: str
+    outcome: str = Field(..., description="shown (not decided yet) | used | edited | ignored")
+
+
 class HandoffDetailOut(HandoffSummaryOut):
     transcript: List[TranscriptEntryOut]
     nlu: List[NluEntryOut]
@@ -218,10 +241,14 @@ class HandoffDetailOut(HandoffSummaryOut):
     estimated_wait_seconds: Optional[int]
     deliveries: List[DeliveryOut] = Field(default_factory=list, description="close events sent to the bot side")
     disposition: Optional[str] = Field(None, description="how the agent closed it (wrap-up)")
+    suggestions: List[SuggestionOut] = Field(
+        default_factory=list, description="suggested replies to the newest customer message not answered yet")
 
 
 class MessageIn(_In):
     text: constr(min_length=1, max_length=2000)
+    suggestion_id: Optional[conint(ge=1, le=2 ** 31 - 1)] = Field(  # type: ignore[valid-type]
+        None, description="the suggested reply this text comes from: sent as it was (used) or changed (edited)")
 
 
 HandBack = constr(regex=r"^(rating|continue_form|limit_raise|nothing)$")
@@ -295,8 +322,11 @@ class QueueReportOut(_Out):
     median_handling_seconds: Optional[float] = Field(None, description="claimed until closed")
     csat: Optional[float] = Field(None, description="mean 1-5 rating of the rated ones")
     rated: int = 0
-    suggestion_use_rate: Optional[float] = Field(None, description="share of suggested replies sent (used or "
-                                                                    "edited); none until suggestions are shown")
+    suggestion_use_rate: Optional[float] = Field(
+        None, description="share of customer messages with suggestions whose reply came from one (used or edited); "
+                          "none when no suggestion was shown")
+    suggestions: Dict[str, int] = Field(default_factory=dict,
+                                        description="customer messages with suggestions by outcome: used, edited, ignored")
     dispositions: Dict[str, int] = Field(default_factory=dict)
 
 

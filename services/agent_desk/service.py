@@ -7,18 +7,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, List, Optional, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from services.agent_desk import errors
+from services.agent_desk import errors, suggestions
 from services.agent_desk.config import DeskSettings
 from services.agent_desk.context_view import customer_name
 from services.agent_desk.customer_panel import fetch_overview
 from services.agent_desk.delivery import handoff_callback_base
 from services.agent_desk.live import LiveState
-from services.agent_desk.models import Agent, AuditEvent, Delivery, FollowUpTask, Handoff, Message, WrapUp
+from services.agent_desk.models import (Agent, AuditEvent, Delivery, FollowUpTask, Handoff, Message, Suggestion,
+                                        WrapUp)
 from bot.masking import mask_name
 from services.agent_desk.redact import mask, mask_value
 from services.agent_desk.report import desk_report
@@ -126,16 +127,24 @@ class HandoffDesk:
         return Registration(handoff, created, position, wait, open_now, None if open_now else next_open,
                             customer_message(position, wait, self.hours, open_now, next_open))
 
-    def customer_message(self, handoff_id: str, text: str, ts: Optional[datetime]) -> Handoff:
+    def customer_message(self, handoff_id: str, text: str, ts: Optional[datetime],
+                         suggested: Sequence["schemas.SuggestionIn"] = ()) -> Handoff:
+        """A customer message while a person has the conversation, with the replies the
+        assistant would give to it (shown to the agent, never sent by themselves)."""
         handoff = self._get(handoff_id, for_update=True)
         if handoff.status == "closed":
             raise errors.HandoffClosed()
         message = Message(handoff_id=handoff.id, role="customer", text=mask(text), ts=_aware(ts) or self.clock())
         self.session.add(message)
+        self.session.flush()
+        shown = suggestions.record(self.session, message, suggested)
         self.session.commit()
         self.live.publish("customer_message", handoff, message_id=message.id, text=message.text,
-                          ts=message.ts.isoformat())
+                          ts=message.ts.isoformat(), suggestions=len(shown))
         return handoff
+
+    def pending_suggestions(self, handoff_id: str) -> List[Suggestion]:
+        return suggestions.pending(self.session, handoff_id)
 
     def rate(self, handoff_id: str, rating: int, comment: str) -> Handoff:
         handoff = self._get(handoff_id, for_update=True)
@@ -284,17 +293,21 @@ class HandoffDesk:
             self.metrics.handoff_claimed(handoff, (now - handoff.waiting_since).total_seconds())
         return handoff
 
-    def reply(self, handoff_id: str, actor: Actor, text: str) -> Message:
+    def reply(self, handoff_id: str, actor: Actor, text: str, suggestion_id: Optional[int] = None) -> Message:
+        """The agent's reply; `suggestion_id` when it comes from a suggested reply (sent as it
+        was or edited first), so the report can tell how often suggestions help."""
         handoff = self._get(handoff_id, for_update=True)
         self._require_handler(handoff, actor)
         message = Message(handoff_id=handoff.id, role="agent", text=mask(text), ts=self.clock(), agent=actor.name)
         self.session.add(message)
         self.session.flush()
+        outcome = suggestions.decide(self.session, handoff.id, suggestion_id, message.text, message)
         payload = dict(handoff_callback_base(handoff), text=message.text,
                        agent=actor.display_name or actor.name, agent_id=actor.name,
                        message_id=message.id, ts=message.ts.isoformat())
         self.session.add(Delivery(handoff_id=handoff.id, message_id=message.id, kind="agent_message", payload=payload))
-        self._audit(actor, "replied", handoff, {"message_id": message.id})
+        self._audit(actor, "replied", handoff, {"message_id": message.id, "suggestion_id": suggestion_id,
+                                                "suggestion": outcome})
         self.session.commit()
         self.kick_delivery(handoff.id)
         self.live.publish("agent_message", handoff, message_id=message.id, text=message.text,
@@ -314,6 +327,7 @@ class HandoffDesk:
         now = self.clock()
         if wrap_up is not None and wrap_up.disposition:
             self._wrap_up(handoff, actor, wrap_up, now)
+        suggestions.settle_pending(self.session, handoff.id, now)
         handoff.status = "closed"
         handoff.closed_at = now
         handoff.closed_by = actor.name

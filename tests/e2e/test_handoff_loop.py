@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.support.conversation import Customer, joined
-from tests.support.desk import Desk, wait_for
+from tests.support.desk import Desk, hand_over, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -78,21 +78,11 @@ def _until_said(customer: Customer, *needles: str) -> str:
     return wait_for(everything, f"{needles} in the customer's outbox")
 
 
-def _hand_over(stack, customer: Customer, *said: str) -> tuple:
-    for text in said:
-        reply = customer.says(text)
-    assert "人工" in reply, reply
-    agent = Desk(stack.url("agent_desk"), "agent1", "agent1-demo")
-    handoff = next(h for h in agent.get("/api/handoffs", status="waiting") if h["conversation_id"] == customer.sender)
-    agent.post(f"/api/handoffs/{handoff['id']}/claim")
-    return agent, handoff["id"]
-
-
 def test_the_agent_hands_back_to_the_form_the_customer_was_in(stack, tokens):
     """Issue 15: the customer asked for a person in the middle of a complaint; the agent answers
     and hands back "接着办刚才的「投诉登记」": the form goes on where it was, in one sentence."""
     customer = Customer(stack, tokens["C1002"])
-    agent, hid = _hand_over(stack, customer, "我要投诉", "转人工")
+    agent, hid = hand_over(stack, customer, "我要投诉", "转人工")
     detail = agent.get(f"/api/handoffs/{hid}")
     assert {"name": "paused_form", "label": "没办完的业务", "value": "投诉登记"} in detail["collected"]
 
@@ -104,7 +94,7 @@ def test_the_agent_hands_back_to_the_form_the_customer_was_in(stack, tokens):
 
 def test_the_agent_hands_back_to_start_the_limit_raise_form(stack, tokens):
     customer = Customer(stack, tokens["C1001"])
-    agent, hid = _hand_over(stack, customer, "转人工")
+    agent, hid = hand_over(stack, customer, "转人工")
     agent.post(f"/api/handoffs/{hid}/close", {"resolution": "客户要提额", "then": "limit_raise"})
     _until_said(customer, "现在帮您办理提高转账限额", "想提高哪个渠道的转账额度")
     assert stack.tracker(customer.sender)["active_loop"].get("name") == "limit_raise_form"
@@ -112,7 +102,7 @@ def test_the_agent_hands_back_to_start_the_limit_raise_form(stack, tokens):
 
 def test_handing_back_with_nothing_more_says_so_once(stack, tokens):
     customer = Customer(stack, tokens["C1003"])
-    agent, hid = _hand_over(stack, customer, "我要投诉", "转人工")
+    agent, hid = hand_over(stack, customer, "我要投诉", "转人工")
     agent.post(f"/api/handoffs/{hid}/close", {"resolution": "已处理", "then": "nothing"})
     said = _until_said(customer, "人工客服已结束服务")
     time.sleep(1)  # nothing else follows
@@ -127,7 +117,7 @@ def test_the_customer_panel_shows_only_this_customers_data_and_every_read_is_aud
     read with the desk's own identity; nothing for an anonymous customer."""
     retiree = Customer(stack, tokens["C1001"])
     assert "4,000" in retiree.says("我为什么转不了5000块")  # her own limit: 1,000 of 5,000 used today
-    agent, hid = _hand_over(stack, retiree, "转人工")
+    agent, hid = hand_over(stack, retiree, "转人工")
     panel = agent.get(f"/api/handoffs/{hid}/customer")
     overview = panel["overview"]
     assert panel["anonymous"] is False and overview["customer"]["customer_id"] == "C1001"
@@ -145,5 +135,5 @@ def test_the_customer_panel_shows_only_this_customers_data_and_every_read_is_aud
     assert outsider.status(f"/api/handoffs/{hid}/customer") == 403  # agent1 holds it
 
     anonymous = Customer(stack)
-    agent_b, anonymous_hid = _hand_over(stack, anonymous, "转人工")
+    agent_b, anonymous_hid = hand_over(stack, anonymous, "转人工")
     assert agent_b.get(f"/api/handoffs/{anonymous_hid}/customer") == {"anonymous": True, "overview": None}

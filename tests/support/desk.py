@@ -37,3 +37,15 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = 15):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def hand_over(stack, customer, *said: str, username: str = "agent1") -> tuple:
+    """The customer says these (the last one gets a person); the agent claims the handoff.
+    Returns the agent's Desk and the handoff id."""
+    for text in said:
+        reply = customer.says(text)
+    assert "人工" in reply, reply
+    agent = Desk(stack.url("agent_desk"), username, f"{username}-demo")
+    handoff = next(h for h in agent.get("/api/handoffs", status="waiting") if h["conversation_id"] == customer.sender)
+    agent.post(f"/api/handoffs/{handoff['id']}/claim")
+    return agent, handoff["id"]

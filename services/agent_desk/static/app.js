@@ -12,7 +12,7 @@
     token: sessionStorage.getItem("desk_token"),
     agent: JSON.parse(sessionStorage.getItem("desk_agent") || "null"),
     status: "waiting", items: [], fetchedAt: 0, selected: null, detail: null,
-    canned: [], queues: [], ws: null, wsRetry: 0, reloadTimer: null
+    canned: [], queues: [], ws: null, wsRetry: 0, reloadTimer: null, editingSuggestion: null
   };
 
   function $(id) { return document.getElementById(id); }
@@ -168,7 +168,7 @@
     state.canned.forEach(function (c) {
       var b = el("button", null, c.title); b.type = "button"; b.title = c.text;
       b.setAttribute("data-canned", c.id);
-      b.addEventListener("click", function () { $("reply-text").value = c.text; $("reply-text").focus(); });
+      b.addEventListener("click", function () { state.editingSuggestion = null; $("reply-text").value = c.text; $("reply-text").focus(); });
       box.appendChild(b);
     });
   }
@@ -243,6 +243,7 @@
     $("btn-claim").hidden = d.status !== "waiting";
     $("btn-transfer").hidden = $("transfer-queue").hidden = d.status === "closed" || (d.status === "active" && !canAct);
     $("reply-box").hidden = !canAct;
+    renderSuggestions(d, canAct);
     $("close-box").hidden = d.status === "closed" || (d.status === "active" && !canAct);
     // "接着办刚才的业务" only when the customer left a form for the person (slot paused_form)
     var paused = (d.collected || []).filter(function (c) { return c.name === "paused_form"; })[0];
@@ -397,10 +398,44 @@
   function send() {
     var text = $("reply-text").value.trim();
     if (!text) return;
+    var body = { text: text };
+    if (state.editingSuggestion) body.suggestion_id = state.editingSuggestion;  // an edited suggestion
     $("btn-send").disabled = true;
     // Cleared only if unchanged: the agent may already be typing the next reply.
-    act("/messages", { text: text }).then(function () { if ($("reply-text").value.trim() === text) $("reply-text").value = ""; })
-      .finally(function () { $("btn-send").disabled = false; });
+    act("/messages", body).then(function () {
+      if ($("reply-text").value.trim() === text) { $("reply-text").value = ""; state.editingSuggestion = null; }
+    }).finally(function () { $("btn-send").disabled = false; });
+  }
+
+  // Suggested replies: the bot's answers to the customer's newest message, for the agent to
+  // send as they are, edit first, or ignore (the desk records which, for the report).
+  function renderSuggestions(d, canAct) {
+    var list = $("suggestions"); list.textContent = "";
+    var shown = canAct ? (d.suggestions || []) : [];
+    $("suggestions-box").hidden = !shown.length;
+    if (!shown.some(function (s) { return s.id === state.editingSuggestion; })) state.editingSuggestion = null;
+    shown.forEach(function (s) {
+      var li = el("li", "suggestion" + (s.id === state.editingSuggestion ? " editing" : ""));
+      li.setAttribute("data-suggestion", s.id); li.setAttribute("data-intent", s.intent);
+      var head = el("div", "row");
+      var intent = el("span", null, s.intent_label || s.intent); intent.title = s.intent;
+      head.appendChild(intent); head.appendChild(el("span", "muted", "置信度 " + Math.round(s.confidence * 100) + "%"));
+      li.appendChild(head);
+      li.appendChild(el("div", "text", s.text));
+      var buttons = el("div", "buttons");
+      var use = el("button", "use", "发送"); use.type = "button";
+      use.addEventListener("click", function () {
+        use.disabled = true;
+        act("/messages", { text: s.text, suggestion_id: s.id }).finally(function () { use.disabled = false; });
+      });
+      var edit = el("button", "secondary edit", "编辑后发送"); edit.type = "button";
+      edit.addEventListener("click", function () {
+        state.editingSuggestion = s.id; $("reply-text").value = s.text; $("reply-text").focus();
+        Array.prototype.forEach.call(list.children, function (n) { n.classList.toggle("editing", n === li); });
+      });
+      buttons.appendChild(use); buttons.appendChild(edit); li.appendChild(buttons);
+      list.appendChild(li);
+    });
   }
   $("btn-send").addEventListener("click", send);
   $("ctx-customer-refresh").addEventListener("click", function () { if (state.selected) loadCustomerPanel(); });

@@ -1,33 +1,10 @@
 """The web console in Debian's Chromium (Playwright, no downloaded browsers): the agent's whole path."""
 from __future__ import annotations
 
-import os
-import shutil
-
-import pytest
-
-from tests.support.unavailable import unavailable
 import requests
 
 from tests.services.agent_desk.harness import ARTIFACTS, DeskProcess, RecordingServer
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def browser_page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        unavailable(f"Chromium not installed at {CHROMIUM}")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 860}, locale="zh-CN")
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page, errors
-        browser.close()
+from tests.support.browser import browser_page  # noqa: F401  (the fixture)
 
 
 def test_agent_works_a_conversation_in_the_console(desk: DeskProcess, recorder: RecordingServer,

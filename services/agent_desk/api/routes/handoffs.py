@@ -7,8 +7,10 @@ from fastapi import APIRouter, Path, Query
 
 from services.agent_desk.api.deps import CurrentAgent, DeskDep, Supervisor
 from services.agent_desk.context_view import collected, intent_label
+from services.agent_desk.models import Suggestion
 from services.agent_desk.schemas import (AuditEventOut, CloseIn, CustomerPanelOut, DeliveryOut, HandoffDetailOut,
-                                         HandoffSummaryOut, MessageIn, TranscriptEntryOut, TransferIn)
+                                         HandoffSummaryOut, MessageIn, SuggestionOut, TranscriptEntryOut,
+                                         TransferIn)
 from services.agent_desk.service import Actor, HandoffDesk, to_summary
 
 router = APIRouter(prefix="/api/handoffs", tags=["handoffs"])
@@ -28,7 +30,15 @@ def detail_of(desk: HandoffDesk, handoff_id: str, viewer: Optional[Actor] = None
         resolution=handoff.resolution, back_to_bot=handoff.back_to_bot, closed_by=handoff.closed_by,
         estimated_wait_seconds=desk.estimated_wait(position) if handoff.status == "waiting" else None,
         deliveries=[DeliveryOut.from_orm(d) for d in desk.close_deliveries(handoff.id)],
-        disposition=handoff.wrap_up.disposition if handoff.wrap_up else None)
+        disposition=handoff.wrap_up.disposition if handoff.wrap_up else None,
+        suggestions=[suggestion_out(s) for s in desk.pending_suggestions(handoff.id)]
+        if handoff.status == "active" else [])
+
+
+def suggestion_out(suggestion: Suggestion) -> SuggestionOut:
+    return SuggestionOut(id=suggestion.id, message_id=suggestion.message_id, rank=suggestion.rank,
+                         intent=suggestion.intent, intent_label=intent_label(suggestion.intent),
+                         confidence=suggestion.confidence, text=suggestion.text, outcome=suggestion.outcome)
 
 
 @router.get("", response_model=List[HandoffSummaryOut])
@@ -69,7 +79,7 @@ def claim(handoff_id: str, desk: DeskDep, agent: CurrentAgent):
 
 @router.post("/{handoff_id}/messages", response_model=TranscriptEntryOut, status_code=201)
 def reply(handoff_id: str, body: MessageIn, desk: DeskDep, agent: CurrentAgent):
-    return TranscriptEntryOut.from_orm(desk.reply(handoff_id, Actor.of(agent), body.text))
+    return TranscriptEntryOut.from_orm(desk.reply(handoff_id, Actor.of(agent), body.text, body.suggestion_id))
 
 
 @router.post("/{handoff_id}/close", response_model=HandoffDetailOut)

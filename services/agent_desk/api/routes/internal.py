@@ -27,7 +27,7 @@ def register_handoff(body: HandoffIn, desk: DeskDep, bot: BotService, response: 
 @router.post("/handoffs/{handoff_id}/customer-messages", response_model=AckOut, status_code=201,
              responses=errors.error_responses(409))
 def customer_message(handoff_id: str, body: CustomerMessageIn, desk: DeskDep, bot: BotService):
-    handoff = desk.customer_message(handoff_id, body.text, body.ts)
+    handoff = desk.customer_message(handoff_id, body.text, body.ts, body.suggestions)
     return AckOut(handoff_id=handoff.id, status=handoff.status)
 
 
