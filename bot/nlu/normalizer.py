@@ -35,6 +35,8 @@ DEFAULT_FILLER_PATH = Path(__file__).resolve().parents[2] / "data" / "lexicon" /
 # Pleasantries are dropped only when at least this many characters of question follow.
 MIN_REST_AFTER_FILLER = 4
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Rasa's button payload: "/intent" or "/intent{...}" (a "/" before anything else is text: "/０").
+_INTENT_PAYLOAD = re.compile(r"/[A-Za-z_][\w-]*(?:\{.*\})?$", re.DOTALL)
 _CLAUSE_GAP = re.compile(r"^[\s,，.。!！?？~～、;；:：]+")
 
 # Longer texts are cut here: the intent of a rambling message is almost always stated
@@ -72,7 +74,7 @@ class Normalizer:
     def __call__(self, text: str) -> str:
         if not text:
             return ""
-        if text.startswith("/"):
+        if _INTENT_PAYLOAD.match(text):
             # `/intent{...}` payloads from buttons are structured, not natural language.
             return text
         text = clean_characters(text)

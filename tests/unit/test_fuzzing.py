@@ -41,6 +41,7 @@ XML = st.one_of(st.binary(max_size=600), st.lists(XML_PIECES, max_size=30).map(b
 @FUZZ
 @given(TEXT)
 @example("\ud800")  # a lone surrogate (JSON "\\ud800") crashed OpenCC before clean_characters dropped it
+@example("/０")  # a leading "/" was taken for a button payload and left unnormalised
 def test_the_normalizer_always_returns_text(text: str) -> None:
     normalized = default_normalizer()(text)
     assert isinstance(normalized, str)
