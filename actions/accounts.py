@@ -93,7 +93,7 @@ class ActionMyTransferLimits(CustomerDataAction):
     def answer(self, dispatcher, tracker, domain, customer: Customer, client: CoreBankingClient) -> Events:
         limits = client.transfer_limits(customer.token)
         named = message_parameters(tracker).get("channel")
-        channel = named or tracker.get_slot("channel") or "手机银行"
+        channel = named or tracker.get_slot("channel") or knowledge.transfer_limits().default_channel
         amount = latest_amount(tracker) or tracker.get_slot("amount")
         lines = []
         if amount:
@@ -121,17 +121,19 @@ class ActionAnswerRaiseLimit(CustomerDataAction):
 
     def anonymous(self, dispatcher, tracker, domain) -> Events:
         channel = message_parameters(tracker).get("channel")
-        part = knowledge.topics().topics["raise_limit"].part("channel", channel) if channel else None
+        topic = knowledge.topics().topics["raise_limit"]
+        part = topic.part("channel", channel) if channel else None
         if part:
-            dispatcher.utter_message(response="utter_topic_part", part=part, topic_label="提高转账限额",
-                                     topic_intent="raise_transfer_limit")
+            dispatcher.utter_message(response="utter_topic_part", part=part, topic_label=topic.label,
+                                     topic_intent=topic.intents[0])
         else:
             dispatcher.utter_message(text=raise_methods_text(), buttons=raise_buttons())
         return []
 
     def answer(self, dispatcher, tracker, domain, customer: Customer, client: CoreBankingClient) -> Events:
         limits = client.transfer_limits(customer.token)
-        channel = message_parameters(tracker).get("channel") or tracker.get_slot("channel") or "手机银行"
+        channel = message_parameters(tracker).get("channel") or tracker.get_slot("channel") or \
+            knowledge.transfer_limits().default_channel
         row = next((r for r in limits.limits if r.channel.value == channel), None)
         methods = knowledge.transfer_limits().raise_methods
         if row is None or row.verification != "sms" or channel != "手机银行":
@@ -300,7 +302,9 @@ def transfer_line(transfer) -> str:
         line += fragment("transfer_arrived_at", when=when(transfer.arrived_at))
     elif transfer.expected_arrival:
         expected = transfer.expected_arrival
-        line += fragment("transfer_expected", expected=expected if expected.startswith("预计") else f"预计 {expected}")
+        if not expected.startswith("预计"):  # core banking's text may already say "预计…"
+            expected = fragment("expected_arrival", expected=expected)
+        line += fragment("transfer_expected", expected=expected)
     if transfer.status_reason:
         line += fragment("transfer_reason", reason=transfer.status_reason)
     return line

@@ -23,7 +23,7 @@ from actions.dialogue import offer_paused_form
 from actions.formatting import when
 from actions.forms import BankFormValidation, text_of
 from actions.identity import authenticated_customer
-from actions.knowledge import fragment
+from actions.knowledge import fragment, joined
 from bot.masking import mask_mobile, mask_text
 from bot.identity import Customer
 
@@ -225,8 +225,8 @@ class ActionCheckComplaintStatus(CustomerDataAction):
                 dispatcher.utter_message(response="utter_no_complaints")
                 return []
             ticket = max(tickets, key=lambda t: t.created_at)
-        steps = " → ".join(fragment("complaint_step", status=event.status, when=when(event.at))
-                           for event in ticket.history[-4:])
+        steps = joined((fragment("complaint_step", status=event.status, when=when(event.at))
+                        for event in ticket.history[-4:]), "steps_separator")
         dispatcher.utter_message(response="utter_complaint_status", ticket_id=ticket.ticket_id,
                                  category=ticket.category.value, status=ticket.status.value,
                                  steps=steps or ticket.status.value, reply_by=when(ticket.promised_reply_by))

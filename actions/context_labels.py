@@ -12,8 +12,12 @@ from typing import Any, List, Mapping, NamedTuple
 
 from actions import knowledge
 from actions.formatting import yuan
+from actions.knowledge import fragment, joined
 
-YES_NO = {True: "是", False: "否"}
+
+def yes_no(value: bool) -> str:
+    """是 / 否 (data/knowledge/wording.yml `desk_yes`, `desk_no`)."""
+    return fragment("desk_yes") if value else fragment("desk_no")
 
 
 class ShownSlot(NamedTuple):
@@ -42,13 +46,13 @@ def intent_label(intent: str) -> str:
 
 def _value_text(value: Any, spec: "knowledge.SlotLabel | None") -> str:
     if isinstance(value, (list, tuple)):
-        return "、".join(_value_text(v, spec) for v in value)
+        return joined(_value_text(v, spec) for v in value)
     if spec is None:
         return _plain(value)
     if spec.format == "amount" and _is_number(value):
         return yuan(float(value))
     if spec.format == "yes_no" and isinstance(value, bool):
-        return YES_NO[value]
+        return yes_no(value)
     if spec.format == "date":
         return _date_text(value)
     if spec.format == "form":
@@ -61,7 +65,7 @@ def _value_text(value: Any, spec: "knowledge.SlotLabel | None") -> str:
 
 def _plain(value: Any) -> str:
     if isinstance(value, bool):
-        return YES_NO[value]
+        return yes_no(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -80,4 +84,4 @@ def _date_text(value: Any) -> str:
         moment = value if isinstance(value, (date, datetime)) else datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    return f"{moment.year}年{moment.month}月{moment.day}日"
+    return fragment("desk_date", year=moment.year, month=moment.month, day=moment.day)

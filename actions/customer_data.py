@@ -36,6 +36,7 @@ from actions.dialogue import (PENDING_REQUEST_SLOT, TOPIC_SLOT, forget_pending, 
                               remember_pending)
 from actions.forms import BankFormValidation
 from actions.identity import authenticated_customer, verified_customer_id_earlier
+from actions.knowledge import button
 from bot.handoff_rules import HandoffReason
 from bot.intents import HANDED_BACK
 from bot.identity import Customer
@@ -43,7 +44,7 @@ from bot.identity import Customer
 logger = logging.getLogger(__name__)
 
 Events = List[Dict[Text, Any]]
-HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
+HUMAN_BUTTON = button("human")  # title and payload: data/knowledge/wording.yml
 
 
 async def in_thread(function, *args, **kwargs):

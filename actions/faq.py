@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions import knowledge
 from actions.dialogue import TOPIC_SLOT, message_parameters, pause_active_form, payload
 from actions.formatting import yuan
-from actions.knowledge import CUSTOMER_TYPES, LOAN_TYPES, button, fragment, label
+from actions.knowledge import CUSTOMER_TYPES, LOAN_TYPES, button, fragment, joined, label
 
 ENTITY_NAMES = ("loan_type", "customer_type", "transfer_type", "card_type", "channel", "amount")
 # Intents the clarification question never suggests: they are not questions.
@@ -36,6 +36,11 @@ def latest_entity(tracker: Tracker, name: Text) -> Any:
 
 def inform_button(title: Text, entity: Text, value: Text) -> Dict[Text, Text]:
     return {"title": title, "payload": payload("inform", {entity: value})}
+
+
+def value_button(entity: Text, value: Text) -> Dict[Text, Text]:
+    """A button that tells one entity value; its title is how wording.yml `labels` names it."""
+    return inform_button(label(entity, value), entity, value)
 
 
 # ------------------------------------------------------------------ transfer limits
@@ -66,14 +71,14 @@ def amount_check(channel: Optional[Text], amount: float) -> Text:
     channels = knowledge.transfer_limits().channels
     names = [channel] if channel else list(channels)
     fits = [
-        row.verification if channel else f"{name}·{row.verification}"
+        row.verification if channel else fragment("channel_and_verification", channel=name, verification=row.verification)
         for name in names
         for row in channels[name]
         if row.single is None or row.single >= amount
     ]
     if not fits:
         return fragment("amount_over_single_limit", amount=yuan(amount), where=channel or fragment("every_channel"))
-    return fragment("amount_fits", amount=yuan(amount), ways="、".join(fits[:4]))
+    return fragment("amount_fits", amount=yuan(amount), ways=joined(fits[:4]))
 
 
 class ActionAnswerTransferLimit(Action):
@@ -98,7 +103,8 @@ class ActionAnswerTransferLimit(Action):
         lines.extend(table.account_class_notes[:1])
         lines.append(fragment("limits_raise_hint"))
 
-        buttons = [] if channel else [inform_button(name, "channel", name) for name in ("手机银行", "网上银行", "柜台")]
+        buttons = [] if channel else [value_button("channel", name)
+                                      for name in knowledge.wording().choices.limit_channels]
         buttons += [button("raise_limit"), button("human")]
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
         return [SlotSet("channel", channel)] if channel else []
@@ -106,7 +112,7 @@ class ActionAnswerTransferLimit(Action):
 
 # ------------------------------------------------------------------ loan materials
 def numbered(items: Iterable[Text]) -> List[Text]:
-    return [f"{i}. {item}" for i, item in enumerate(items, start=1)]
+    return [fragment("numbered_item", i=i, item=item) for i, item in enumerate(items, start=1)]
 
 
 def what_differs(loan_type: Text, customer_type: Text, compared_to: Text = "个人") -> List[Text]:
@@ -134,7 +140,7 @@ class ActionAnswerLoanMaterials(Action):
         context = [SlotSet(TOPIC_SLOT, "loan_materials")]
 
         if loan_type not in table.loans:
-            buttons = [inform_button(name, "loan_type", name) for name in LOAN_TYPES] + [button("human")]
+            buttons = [value_button("loan_type", name) for name in LOAN_TYPES] + [button("human")]
             dispatcher.utter_message(response="utter_ask_which_loan", buttons=buttons)
             return context + pause_active_form(dispatcher, tracker)
 
@@ -152,7 +158,7 @@ class ActionAnswerLoanMaterials(Action):
                 extra = what_differs(loan_type, other)
                 if extra:
                     lines.append(fragment("loan_materials_also_needs", who=customer_label(other),
-                                          extra="；".join(extra[:3])))
+                                          extra=joined(extra[:3], "materials_separator")))
             buttons += [inform_button(fragment("i_am", who=customer_label(other)), "customer_type", other)
                         for other in ("个体工商户", "小微企业")]
         lines.append(table.common_note)

@@ -53,7 +53,8 @@ def _reason(tracker: Tracker) -> HandoffReason:
 def _customer_context(tracker: Tracker) -> CustomerContext:
     customer = authenticated_customer(tracker)
     if customer is None:
-        return CustomerContext(id=None, display_name="未登录客户", segment="未登录")
+        return CustomerContext(id=None, display_name=knowledge.fragment("desk_anonymous_name"),
+                               segment=knowledge.fragment("desk_anonymous_segment"))
     from actions.customer_profile import customer_context  # core-banking look-up, masked
 
     return customer_context(customer)

@@ -11,6 +11,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from actions.agent_desk_client import CustomerContext, HandoffRequest, NluEntry, TranscriptEntry
 from actions.context_labels import intent_label, shown_slots
+from actions.knowledge import fragment, joined
 from bot.handoff_rules import HandoffReason
 from bot.masking import mask_text
 
@@ -67,12 +68,16 @@ def summarize(nlu: List[NluEntry], slots: Mapping[str, Any], reason: HandoffReas
         label = intent_label(entry.intent) if entry.intent else ""
         if label and label != entry.intent and entry.intent not in ("greet", "affirm", "deny", "thank", "nlu_fallback") and label not in topics:
             topics.append(label)
-    who = f"客户（{customer.segment}）" if customer.segment else "客户"
-    parts = [f"{who}本次咨询：{'、'.join(topics) if topics else '未能识别具体问题'}。"]
+    who = fragment("desk_summary_who_with_segment", segment=customer.segment) if customer.segment \
+        else fragment("desk_summary_who")
+    parts = [fragment("desk_summary_topics", who=who,
+                      topics=joined(topics) if topics else fragment("desk_summary_no_topic"))]
     shown = shown_slots(slots)
     if shown:
-        parts.append("已收集：" + "；".join(f"{s.label} {s.value}" for s in shown) + "。")
-    parts.append(f"转人工原因：{reason.label}。")
+        collected = joined((fragment("desk_summary_slot", label=s.label, value=s.value) for s in shown),
+                           "desk_summary_slot_separator")
+        parts.append(fragment("desk_summary_collected", slots=collected))
+    parts.append(fragment("desk_summary_reason", reason=reason.label))
     return "".join(parts)
 
 

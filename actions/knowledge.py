@@ -12,12 +12,14 @@ Tables:
                        parameter value, the next step, and how forms are named (actions/dialogue.py)
 - context_labels.yml   how the slots read at the agent desk and in the handoff summary
                        (actions/context_labels.py)
+- wording.yml          every sentence fragment, button, choice list and value name the actions
+                       put together (amounts, dates, separators and the agent desk's summary too)
 """
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Type, TypeVar
+from typing import Dict, Iterable, List, Optional, Sequence, Type, TypeVar
 
 import yaml
 from pydantic import BaseModel, Extra, ValidationError, conlist, constr, validator
@@ -96,10 +98,18 @@ class TransferLimits(_Model):
     channels: Dict[str, conlist(LimitRow, min_items=1)]  # type: ignore[valid-type]
     account_class_notes: List[NonEmpty] = []  # type: ignore[valid-type]
     raise_methods: conlist(RaiseMethod, min_items=1)  # type: ignore[valid-type]
+    #: the channel a logged-in customer's own limits are answered for when they name none
+    default_channel: NonEmpty  # type: ignore[valid-type]
 
     @validator("channels")
     def _known_channels(cls, channels: Dict[str, List[LimitRow]]) -> Dict[str, List[LimitRow]]:
         return _exactly(channels, CHANNELS, "渠道", "渠道名必须是")
+
+    @validator("default_channel")
+    def _known_default_channel(cls, channel: str) -> str:
+        if channel not in CHANNELS:
+            raise ValueError(f"未知渠道 {channel}，渠道名必须是 {list(CHANNELS)} 之一")
+        return channel
 
 
 # ---------------------------------------------------------------- loan_materials.yml
@@ -218,13 +228,27 @@ class ContextLabels(_Model):
     slots: Dict[NonEmpty, SlotLabel]  # type: ignore[valid-type]
 
 
+class Choices(_Model):
+    """Which values a list of buttons offers (canonical entity values; titles via `labels`)."""
+
+    limit_channels: conlist(NonEmpty, min_items=1)  # type: ignore[valid-type]
+
+    @validator("limit_channels", each_item=True)
+    def _known_channel(cls, channel: str) -> str:
+        if channel not in CHANNELS:
+            raise ValueError(f"未知渠道 {channel}，渠道名必须是 {list(CHANNELS)} 之一")
+        return channel
+
+
 class Wording(_Model):
     """Sentence fragments and button titles the actions put together (whole answers are
-    responses in domain.yml). `{name}` placeholders are filled by the actions."""
+    responses in domain.yml). `{name}` placeholders are filled by the actions; `make check`
+    compares them with the actions' `fragment("name", key=...)` calls."""
 
-    # Not stripped: a fragment may start with a line break ("\n地点：{place}").
+    # Not stripped: a fragment may start with a line break ("\n地点：{place}") or be " → ".
     fragments: Dict[NonEmpty, constr(min_length=1)]  # type: ignore[valid-type]
     buttons: Dict[NonEmpty, ButtonText]  # type: ignore[valid-type]
+    choices: Choices
     labels: Dict[NonEmpty, Dict[str, NonEmpty]]  # type: ignore[valid-type]
 
 
@@ -303,6 +327,11 @@ def button(name: str) -> Dict[str, str]:
 def label(group: str, key: str) -> str:
     """How a value is named to customers (wording.yml labels), else the value itself."""
     return wording().labels.get(group, {}).get(str(key), str(key))
+
+
+def joined(items: Iterable[object], separator: str = "list_separator") -> str:
+    """Items joined by a separator fragment of wording.yml (default "、")."""
+    return fragment(separator).join(str(item) for item in items)
 
 
 @lru_cache(maxsize=None)

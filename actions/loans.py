@@ -11,14 +11,15 @@ from actions.dialogue import message_parameters
 from actions.faq import ActionAnswerLoanMaterials
 from actions.formatting import when, yuan
 from actions.identity import authenticated_customer
-from actions.knowledge import fragment
+from actions.knowledge import fragment, joined
 from bot.identity import Customer
 
 
 def loan_lines(loan) -> list:
     lines = [fragment("loan_line", product=loan.product_name, loan_type=loan.loan_type.value, amount=yuan(loan.amount),
                       months=loan.term_months, status=loan.status.value)]
-    steps = " → ".join(fragment("loan_step", status=event.status, when=when(event.at)) for event in loan.history[-4:])
+    steps = joined((fragment("loan_step", status=event.status, when=when(event.at)) for event in loan.history[-4:]),
+                   "steps_separator")
     if steps:
         lines.append(fragment("loan_progress", steps=steps))
     if loan.next_step:

@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.customer_words import last4_digits, travel_dates
 from actions.dialogue import message_parameters
 from actions.formatting import yuan
+from actions.knowledge import fragment
 from actions.forms import BankFormValidation, text_of
 from bot.masking import mask_text
 from bot.nlu.normalizer import default_normalizer
@@ -45,7 +46,8 @@ class ValidateOverseasLimitForm(BankFormValidation):
     def prefill(self, tracker: Tracker) -> Dict[Text, Any]:
         said = message_parameters(tracker, TRIP_ENTITIES)
         digits = last4_digits(text_of(tracker))
-        return {"overseas_card": f"尾号{digits}" if digits else None, "travel_destination": said.get("destination"),
+        return {"overseas_card": fragment("card_last4", last4=digits) if digits else None,
+                "travel_destination": said.get("destination"),
                 "travel_dates": travel_dates(text_of(tracker)), "desired_overseas_limit": said.get("amount")}
 
     async def extract_overseas_card(self, dispatcher, tracker, domain) -> Dict[Text, Any]:

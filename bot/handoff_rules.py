@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import yaml
 
 from bot.nlu.normalizer import default_normalizer
 
 EMOTION_LEXICON = Path(__file__).resolve().parents[1] / "data" / "lexicon" / "emotion.yml"
+WORDING = Path(__file__).resolve().parents[1] / "data" / "knowledge" / "wording.yml"
 FALLBACK_INTENT = "nlu_fallback"
 LOW_CONFIDENCE = 0.55
 
@@ -33,7 +34,8 @@ class HandoffReason(str, Enum):
 
     @property
     def label(self) -> str:
-        return _LABELS[self]
+        """How agents read the reason: data/knowledge/wording.yml `labels.handoff_reason`."""
+        return reason_labels().get(self.value, self.value)
 
     @property
     def priority(self) -> int:
@@ -41,14 +43,15 @@ class HandoffReason(str, Enum):
         return 2 if self in (HandoffReason.EMOTIONAL_COMPLAINT,) else 1
 
 
-_LABELS = {
-    HandoffReason.REQUESTED: "客户要求人工服务",
-    HandoffReason.REPEATED_FALLBACK: "助手连续两次没能理解客户的问题",
-    HandoffReason.LOW_CONFIDENCE: "助手连续两次对客户问题的理解把握不足",
-    HandoffReason.EMOTIONAL_COMPLAINT: "客户投诉且情绪激动",
-    HandoffReason.OVERSEAS_LIMIT: "信用卡境外消费限额调整需人工办理（信息已收集）",
-    HandoffReason.CORE_BANKING_UNAVAILABLE: "银行核心系统暂时不可用，助手无法查询",
-}
+@lru_cache(maxsize=None)
+def reason_labels(wording: Path = WORDING) -> Dict[str, str]:
+    """reason value -> its Chinese wording (content; `make check` reports a reason without one).
+
+    Read here rather than through actions/knowledge.py: this module also runs inside the Rasa
+    server (bot/policies.py), which does not load the actions' tables."""
+    data = yaml.safe_load(wording.read_text(encoding="utf-8")) or {}
+    table = (data.get("labels") or {}).get("handoff_reason") or {}
+    return {str(reason): str(text) for reason, text in table.items()}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
+from bot.content.action_wording import (
+    BUTTON,
+    FRAGMENT,
+    RESPONSE,
+    ContentUse,
+    MalformedTemplate,
+    fragment_placeholders,
+    response_placeholders,
+    scan_actions,
+)
 from bot.content.project import (
     Example,
     IntentBlock,
@@ -36,7 +46,6 @@ NEAR_DUPLICATE_JACCARD = 0.9
 BUILTIN_RESPONSES = {"utter_default", "utter_ask_rephrase", "utter_restart", "utter_back"}
 _PUNCTUATION_OR_SPACE = re.compile(r"[\s\W_]+", re.UNICODE)
 _FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
-_EXPLICIT_RESPONSE_USE = re.compile(r"\b(?:response|template)\s*=\s*[\"'](utter_\w+)[\"']")
 _ANY_RESPONSE_NAME = re.compile(r"[\"'](utter_\w+)[\"']")
 
 
@@ -63,6 +72,7 @@ class Linter:
         self.jaccard = near_duplicate_jaccard
         self.issues: List[Issue] = []
         self._yaml_cache: Dict[Path, Any] = {}
+        self._action_uses: Optional[List[ContentUse]] = None
 
     # ------------------------------------------------------------------ helpers
     def add(self, severity: str, code: str, path: Path, line: Optional[int], message: str) -> None:
@@ -86,6 +96,12 @@ class Linter:
         return Normalizer(corrections=load_corrections(typos))
 
     # ------------------------------------------------------------------ data
+    def action_uses(self) -> List[ContentUse]:
+        """The responses, fragments and buttons the custom actions name (bot/content/action_wording.py)."""
+        if self._action_uses is None:
+            self._action_uses = scan_actions(self.paths.actions_dir)
+        return self._action_uses
+
     def training_files(self) -> List[Path]:
         return yaml_files(*self.paths.training_dirs)
 
@@ -130,8 +146,10 @@ class Linter:
         self.check_intent_sizes(blocks)
         if self._domain_files:
             self.check_responses(domain)
+            self.check_response_placeholders(domain)
             self.check_entities(examples, domain)
             self.check_context_labels(domain)
+        self.check_wording()
         self.check_characters(examples)
         self.check_entity_patterns(examples, domain)
         self.check_test_data(examples)
@@ -249,13 +267,13 @@ class Linter:
             used[name].append((path, line, "话题表"))
         for py in sorted((self.paths.root / "bot").glob("*.py")):  # the Rasa-side helpers (bot/no_repeat.py)
             soft_used.update(m.group(1) for m in _ANY_RESPONSE_NAME.finditer(py.read_text(encoding="utf-8")))
+        for use in self.action_uses():
+            if use.kind == RESPONSE:
+                used[use.name].append((use.path, use.line, "自定义动作"))
         if self.paths.actions_dir.is_dir():
             for py in sorted(self.paths.actions_dir.rglob("*.py")):
                 source = py.read_text(encoding="utf-8", errors="replace")
-                for lineno, text in enumerate(source.splitlines(), 1):
-                    for match in _EXPLICIT_RESPONSE_USE.finditer(text):
-                        used[match.group(1)].append((py, lineno, "自定义动作"))
-                    soft_used.update(m.group(1) for m in _ANY_RESPONSE_NAME.finditer(text))
+                soft_used.update(m.group(1) for m in _ANY_RESPONSE_NAME.finditer(source))
 
         for name, places in sorted(used.items()):
             if name in defined:
@@ -272,6 +290,102 @@ class Linter:
             self.add(WARNING, "response_unused", path, line,
                      f"回答 {name} 已定义，但没有任何故事、规则、表单或自定义动作（actions/*.py）用到它，"
                      f"客户永远看不到。请在 data/rules 或 data/stories 里使用它，或删除。")
+
+    def check_response_placeholders(self, domain: Dict[str, Any]) -> None:
+        """An action's `utter_message(response="utter_x", key=value)` and the response's {placeholders}:
+        every value the action fills has a {key} in every variant of the response, and every {name}
+        in the response is filled by the action or is a slot (else the customer reads "{name}")."""
+        slots = set(domain["slots"])
+        for use in self.action_uses():
+            if use.kind != RESPONSE or use.filled is None or use.name not in domain["responses"]:
+                continue
+            variants, path, line = domain["responses"][use.name]
+            for index, variant in enumerate(variants if isinstance(variants, list) else []):
+                if not isinstance(variant, dict):
+                    continue
+                where = f"{self.paths.rel(path)} 第 {item_line(variants, index) or line} 行"
+                texts = [str(variant.get("text") or "")]
+                for button in variant.get("buttons") or []:
+                    if isinstance(button, dict):
+                        texts += [str(button.get("title") or ""), str(button.get("payload") or "")]
+                has = response_placeholders(texts)
+                for key in sorted(use.filled - has):
+                    self.add(ERROR, "placeholder_missing", use.path, use.line,
+                             f"动作给回答 {use.name} 填了 {{{key}}}，但这个回答（{where}）里没有 {{{key}}}，"
+                             f"这个值客户就看不到了。请在回答里加回 {{{key}}}（名字要一模一样）。")
+                for key in sorted(has - use.filled - slots):
+                    self.add(ERROR, "placeholder_unfilled", use.path, use.line,
+                             f"回答 {use.name}（{where}）里有 {{{key}}}，但这个动作没有填它，也没有叫 {key} 的槽位，"
+                             f"客户会看到原样的“{{{key}}}”。请删掉 {{{key}}} 或改成动作填的名字："
+                             f"{'、'.join('{' + k + '}' for k in sorted(use.filled)) or '（不填任何值）'}。")
+
+    def check_wording(self) -> None:
+        """data/knowledge/wording.yml and the actions: every fragment and button an action names
+        exists, every placeholder an action fills is in the fragment and every placeholder of the
+        fragment is filled; every handoff reason has its wording."""
+        path = self.paths.wording
+        uses = [u for u in self.action_uses() if u.kind in (FRAGMENT, BUTTON)]
+        if not path.exists():
+            for use in uses:
+                self.add(ERROR, f"{use.kind}_undefined", use.path, use.line,
+                         f"动作用到了{'句子片段' if use.kind == FRAGMENT else '按钮'} {use.name}，"
+                         f"但项目里没有 data/knowledge/wording.yml。")
+            return
+        data = self.load(path)
+        if not isinstance(data, dict):
+            return  # a YAML error is reported by load
+        fragments = data.get("fragments") if isinstance(data.get("fragments"), dict) else {}
+        buttons = data.get("buttons") if isinstance(data.get("buttons"), dict) else {}
+        placeholders: Dict[str, Any] = {}
+        for name, template in fragments.items():
+            try:
+                placeholders[str(name)] = fragment_placeholders(str(template))
+            except MalformedTemplate as exc:
+                placeholders[str(name)] = None
+                self.add(ERROR, "fragment_malformed", path, key_line(fragments, name),
+                         f"句子片段 {name} 的花括号不成对（{exc}）。{{名字}} 要成对写；想显示花括号本身请写 {{{{ 和 }}}}。")
+        for use in uses:
+            table, what = (fragments, "句子片段") if use.kind == FRAGMENT else (buttons, "按钮")
+            if use.name not in table:
+                self.add(ERROR, f"{use.kind}_undefined", use.path, use.line,
+                         f"动作用到了{what} {use.name}，但 data/knowledge/wording.yml 的 "
+                         f"{'fragments' if use.kind == FRAGMENT else 'buttons'} 里没有它。"
+                         f"请在 wording.yml 里添加 {use.name}（或改回原来的名字）。")
+                continue
+            has = placeholders.get(use.name) if use.kind == FRAGMENT else None
+            if has is None or use.filled is None:
+                continue
+            where = f"data/knowledge/wording.yml 第 {key_line(fragments, use.name)} 行"
+            for key in sorted(use.filled - has):
+                self.add(ERROR, "placeholder_missing", use.path, use.line,
+                         f"动作给句子片段 {use.name} 填了 {{{key}}}，但片段（{where}）里没有 {{{key}}}，"
+                         f"这个值客户就看不到了。请在片段里加回 {{{key}}}（名字要一模一样）。")
+            for key in sorted(has - use.filled):
+                self.add(ERROR, "placeholder_unfilled", use.path, use.line,
+                         f"句子片段 {use.name}（{where}）里有 {{{key}}}，但动作没有填它，回答时会出错。"
+                         f"请删掉 {{{key}}} 或改成动作填的名字："
+                         f"{'、'.join('{' + k + '}' for k in sorted(use.filled)) or '（不填任何值）'}。")
+        named = {(u.kind, u.name) for u in uses}
+        for kind, table, what in ((FRAGMENT, fragments, "句子片段"), (BUTTON, buttons, "按钮")):
+            for name in table:
+                if (kind, str(name)) not in named:
+                    self.add(WARNING, f"{kind}_unused", path, key_line(table, name),
+                             f"{what} {name} 已定义，但没有任何动作（actions/*.py）用到它，谁也看不到它。"
+                             f"请确认名字没写错，或删除。")
+        self.check_handoff_reason_labels(data, path)
+
+    def check_handoff_reason_labels(self, data: Dict[str, Any], path: Path) -> None:
+        from bot.handoff_rules import HandoffReason
+
+        labels = data.get("labels") if isinstance(data.get("labels"), dict) else {}
+        if not labels:
+            return  # a wording table without value names (the tests' small projects)
+        table = labels.get("handoff_reason") if isinstance(labels.get("handoff_reason"), dict) else {}
+        for reason in HandoffReason:
+            if reason.value not in table:
+                self.add(ERROR, "handoff_reason_unlabelled", path, key_line(labels, "handoff_reason") or key_line(data, "labels"),
+                         f"转人工原因 {reason.value} 在 wording.yml 的 labels.handoff_reason 里没有中文写法，"
+                         f"坐席会看到英文。请加一行：{reason.value}: 中文原因。")
 
     def _topic_answers(self) -> List[Tuple[str, Path, Optional[int]]]:
         """The responses data/knowledge/topics.yml names as a topic's answer or next step."""

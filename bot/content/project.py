@@ -55,6 +55,10 @@ class ProjectPaths:
         return self.root / "data" / "knowledge" / "topics.yml"
 
     @property
+    def wording(self) -> Path:
+        return self.root / "data" / "knowledge" / "wording.yml"
+
+    @property
     def intent_labels(self) -> Path:
         return self.root / "data" / "knowledge" / "intents.yml"
 

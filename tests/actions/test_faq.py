@@ -3,6 +3,10 @@
 No Rasa server and no action server: each test builds the events a conversation would
 produce (user message with NLU parse data, slots set by entity mappings), runs one action
 with a CollectingDispatcher and checks what the customer would actually read.
+
+Wording is content (data/knowledge/wording.yml, domain.yml): the tests check the facts (the
+table's numbers and names) and which fragment or response carries them, rendering a fragment
+with `fragment(name, ...)` rather than copying its sentence, so rewording never fails a test.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from actions import knowledge
 from actions.accounts import ActionAnswerRaiseLimit
 from actions.faq import ActionAnswerLoanMaterials, ActionAnswerTransferLimit, ActionDefaultAskAffirmation
 from actions.formatting import yuan
+from actions.knowledge import fragment, label
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SLOTS = ("loan_type", "customer_type", "transfer_type", "card_type", "channel", "amount")
@@ -89,7 +94,9 @@ def test_mobile_banking_limits_show_the_sms_only_row_and_how_to_raise():
     text = text_of(messages)
     sms = knowledge.transfer_limits().channels["手机银行"][0]
     assert sms.verification == "短信验证码"
-    assert f"短信验证码：单笔 {yuan(sms.single)}，每天累计 {yuan(sms.daily)}" in text
+    assert fragment("limits_row", i=1, verification=sms.verification, single=yuan(sms.single), daily=yuan(sms.daily),
+                    note=sms.note) in text.splitlines()
+    assert fragment("limits_channel_title", channel="手机银行") in text
     assert "刷脸" in text and "U盾" in text
     assert "网上银行" not in text  # only the asked channel
     assert "/raise_transfer_limit" in payloads(messages)
@@ -101,6 +108,8 @@ def test_without_a_channel_an_overview_of_every_channel_and_channel_buttons():
     text = text_of(messages)
     for channel in knowledge.CHANNELS:
         assert channel in text
+    offered = knowledge.wording().choices.limit_channels
+    assert [b["title"] for b in messages[0]["buttons"][:len(offered)]] == [label("channel", c) for c in offered]
     assert '/inform{"channel": "手机银行"}' in payloads(messages)
 
 
@@ -119,7 +128,10 @@ def test_an_amount_over_the_sms_limit_says_which_methods_allow_it():
 def test_counter_has_no_upper_limit():
     events = start() + [user("柜台转账有上限吗", "ask_transfer_limit", entities={"channel": "柜台"}),
                         SlotSet("channel", "柜台")]
-    assert "不设上限" in text_of(run(ActionAnswerTransferLimit(), events))
+    counter = knowledge.transfer_limits().channels["柜台"][0]
+    assert counter.single is None and yuan(None) == fragment("amount_unlimited")
+    assert fragment("limits_row", i=1, verification=counter.verification, single=yuan(None), daily=yuan(counter.daily),
+                    note=counter.note) in text_of(run(ActionAnswerTransferLimit(), events)).splitlines()
 
 
 def test_raise_limit_lists_what_each_way_needs():
@@ -137,7 +149,7 @@ def test_business_loan_for_a_sole_proprietor_needs_a_business_licence():
     ]
     messages = run(ActionAnswerLoanMaterials(), events)
     text = text_of(messages)
-    assert "个体工商户申请经营贷" in text
+    assert fragment("loan_materials_title", who=label("customer_type", "个体工商户"), loan_type="经营贷") in text
     for item in ("营业执照", "经营场所证明", "近6个月银行流水或纳税证明", "身份证", "户口本"):
         assert item in text
     assert "/request_human" in payloads(messages)
@@ -170,11 +182,13 @@ def test_without_customer_type_it_answers_for_individuals_and_says_what_differs(
         SlotSet("loan_type", "住房贷款"),
     ]
     messages = run(ActionAnswerLoanMaterials(), events)
-    text = text_of(messages)
-    assert "个人（上班族）申请住房贷款" in text
-    assert "收入证明" in text
-    assert "如果您是个体工商户，还要：" in text and "营业执照" in text
-    assert "如果您是小微企业主" in text
+    lines = text_of(messages).splitlines()
+    assert fragment("loan_materials_title", who=label("customer_type", "个人"), loan_type="住房贷款") in lines
+    assert fragment("loan_materials_answered_for_salaried") in lines
+    assert any("收入证明" in line for line in lines)
+    # what the other customer types need on top, each named as wording.yml calls them
+    assert any(label("customer_type", "个体工商户") in line and "营业执照" in line for line in lines)
+    assert any(label("customer_type", "小微企业") in line for line in lines)
     assert '/inform{"customer_type": "个体工商户"}' in payloads(messages)
 
 

@@ -110,3 +110,86 @@ def test_a_slot_without_a_desk_label_is_reported(tmp_path):
         "slots:\n  card_type: {label: 卡片类型}\n", encoding="utf-8")
     [missing] = _find(run_lint(ProjectPaths(tmp_path)), "slot_label_missing")
     assert missing.severity == "error" and missing.location() == "domain.yml:6" and "travel_dates" in missing.message
+
+
+# ------------------------------------------------------------------ what the actions name
+ACTION_SOURCE = '''from actions.knowledge import button, fragment, joined
+
+
+class ActionBalance:
+    def run(self, dispatcher, tracker, domain):
+        line = fragment("balance_line", balance=1, numbr="6222")
+        title = fragment("balance_title")
+        dispatcher.utter_message(response="utter_balance", lines=line, total=2)
+        done = "utter_done" if tracker else "utter_gone"
+        dispatcher.utter_message(response=done, buttons=[button("human"), button("ghost")])
+        return joined([line, title], "no_such_separator")
+'''
+
+
+def _wording_project(tmp_path):
+    """domain.yml + data/knowledge/wording.yml + one action whose names and placeholders drift."""
+    (tmp_path / "data" / "knowledge").mkdir(parents=True)
+    (tmp_path / "data" / "nlu").mkdir()
+    (tmp_path / "actions").mkdir()
+    (tmp_path / "domain.yml").write_text(
+        'version: "3.1"\nslots:\n  card:\n    type: text\n    mappings: []\nresponses:\n'
+        '  utter_balance:\n  - text: "您的余额：\\n{lines}"\n'
+        '  utter_done:\n  - text: "好的，{card}已办好，{who}"\n', encoding="utf-8")
+    (tmp_path / "data" / "knowledge" / "wording.yml").write_text(
+        'fragments:\n  balance_line: "余额 {balance}（{number}）"\n  unused_one: 没人用\n  broken: "{oops"\n'
+        'buttons:\n  human: {title: 转人工, payload: /request_human}\n', encoding="utf-8")
+    (tmp_path / "actions" / "balance.py").write_text(ACTION_SOURCE, encoding="utf-8")
+    return ProjectPaths(tmp_path)
+
+
+def test_a_missing_fragment_and_a_missing_placeholder_are_reported_at_the_actions_line(tmp_path):
+    issues = run_lint(_wording_project(tmp_path))
+    found = {(i.code, i.location()): i for i in issues}
+
+    missing_fragment = found[("fragment_undefined", "actions/balance.py:7")]
+    assert missing_fragment.severity == "error" and "balance_title" in missing_fragment.message
+    assert "data/knowledge/wording.yml" in missing_fragment.message
+
+    # the action fills {numbr}, the fragment has {number}: both directions are named, with the fragment's line
+    filled_not_there = found[("placeholder_missing", "actions/balance.py:6")]
+    assert "{numbr}" in filled_not_there.message and "wording.yml 第 2 行" in filled_not_there.message
+    there_not_filled = found[("placeholder_unfilled", "actions/balance.py:6")]
+    assert "{number}" in there_not_filled.message
+
+    # a response: {total} is filled but not in the text; {who} is in the text but neither filled nor a slot
+    assert "{total}" in found[("placeholder_missing", "actions/balance.py:8")].message
+    unfilled = [i for i in issues if i.code == "placeholder_unfilled" and i.location() == "actions/balance.py:10"]
+    assert [("{who}" in i.message, "{card}" in i.message) for i in unfilled] == [(True, False)]  # {card} is a slot
+
+    # both branches of `"utter_done" if … else "utter_gone"` are checked; buttons and separators too
+    assert "utter_gone" in found[("response_undefined", "actions/balance.py:10")].message
+    assert "ghost" in found[("button_undefined", "actions/balance.py:10")].message
+    assert "no_such_separator" in found[("fragment_undefined", "actions/balance.py:11")].message
+
+    assert found[("fragment_unused", "data/knowledge/wording.yml:3")].severity == "warning"
+    assert found[("fragment_malformed", "data/knowledge/wording.yml:4")].severity == "error"
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in i.message) for i in issues)
+
+
+def test_matching_names_and_placeholders_give_no_wording_findings(tmp_path):
+    paths = _wording_project(tmp_path)
+    (tmp_path / "actions" / "balance.py").write_text(
+        'from actions.knowledge import fragment\n\n\ndef lines(dispatcher, **extra):\n'
+        '    line = fragment("balance_line", balance=1, number="6222")\n'
+        '    dispatcher.utter_message(response="utter_balance", lines=line)\n'
+        '    dispatcher.utter_message(response="utter_done", who="您")\n'
+        '    dispatcher.utter_message(response="utter_done", **extra)  # fills something unknown: name only\n'
+        '    return fragment("unused_one"), fragment("broken")\n', encoding="utf-8")
+    codes = {i.code for i in run_lint(paths)} & {"fragment_undefined", "placeholder_missing", "placeholder_unfilled",
+                                               "response_undefined", "button_undefined", "fragment_unused"}
+    assert codes == set()
+
+
+def test_every_handoff_reason_needs_its_wording(tmp_path):
+    paths = _wording_project(tmp_path)
+    (tmp_path / "data" / "knowledge" / "wording.yml").write_text(
+        'fragments: {}\nbuttons: {}\nlabels:\n  handoff_reason:\n    requested: 客户要求人工服务\n', encoding="utf-8")
+    missing = [i for i in run_lint(paths) if i.code == "handoff_reason_unlabelled"]
+    assert missing and all(i.location() == "data/knowledge/wording.yml:4" for i in missing)
+    assert any("overseas_limit" in i.message for i in missing) and not any("'requested'" in i.message for i in missing)

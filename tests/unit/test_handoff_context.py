@@ -1,6 +1,13 @@
-"""The context package an agent receives: complete, masked, summarised."""
+"""The context package an agent receives: complete, masked, summarised.
+
+The summary's words are content (data/knowledge/wording.yml `desk_*`, context_labels.yml):
+the tests check which fragments it is made of and the facts in it, not its sentences."""
+from actions import knowledge
 from actions.agent_desk_client import CustomerContext
+from actions.context_labels import intent_label, shown_slots
+from actions.formatting import yuan
 from actions.handoff_context import build_handoff_request
+from actions.knowledge import fragment
 from bot.handoff_rules import HandoffReason
 
 CARD = "6222021234567890123"
@@ -60,13 +67,27 @@ def test_nlu_trail_and_case_slots():
 def test_reason_priority_and_summary():
     request = make_request()
     assert request.reason == HandoffReason.OVERSEAS_LIMIT.label
+    assert request.reason == knowledge.label("handoff_reason", "overseas_limit")  # wording.yml labels.handoff_reason
     assert request.priority == HandoffReason.OVERSEAS_LIMIT.priority
-    assert "目的地 日本" in request.summary and "转人工原因" in request.summary
+    assert fragment("desk_summary_reason", reason=request.reason) in request.summary
     # the agent's language: labels from context_labels.yml, amounts as customers read them
-    assert "期望的境外额度 5 万元" in request.summary and "卡片类型 信用卡" in request.summary
+    shown = {s.name: s for s in shown_slots(request.slots)}
+    assert shown["travel_destination"].value == "日本" and shown["desired_overseas_limit"].value == yuan(50000)
+    for slot in ("travel_destination", "desired_overseas_limit", "card_type"):
+        assert fragment("desk_summary_slot", label=shown[slot].label, value=shown[slot].value) in request.summary
     assert "desired_overseas_limit" not in request.summary and "=" not in request.summary
-    assert "信用卡境外消费限额" in request.summary  # the intent's label, not its name
+    assert intent_label("adjust_overseas_limit") in request.summary  # the intent's label, not its name
+    assert intent_label("adjust_overseas_limit") != "adjust_overseas_limit"
+    assert fragment("desk_summary_who_with_segment", segment="个人") in request.summary
     assert request.customer.id == "C1003"
+
+
+def test_a_summary_without_a_recognised_question_or_a_segment_says_so():
+    request = build_handoff_request(conversation_id="c", channel="rest", events=[user("嗯嗯", "nlu_fallback", 0.3)],
+                                    slots={}, reason=HandoffReason.REPEATED_FALLBACK, customer=CustomerContext())
+    assert request.summary == (fragment("desk_summary_topics", who=fragment("desk_summary_who"),
+                                        topics=fragment("desk_summary_no_topic"))
+                               + fragment("desk_summary_reason", reason=HandoffReason.REPEATED_FALLBACK.label))
 
 
 def test_earlier_agent_turns_are_marked_as_agent():
@@ -81,8 +102,15 @@ def test_shown_slots_speak_the_agents_language():
     shown = shown_slots({"desired_overseas_limit": 50000.0, "new_daily_limit": 12345.6, "overseas_confirmed": True,
                          "verification_method": "face", "paused_form": "complaint_form", "topic": "raise_limit",
                          "handoff_id": "h-1", "card_last4": "1234", "amount": None})
-    assert [(s.label, s.value) for s in shown] == [
-        ("当前话题", "提高转账限额"), ("没办完的业务", "投诉登记"), ("申请的每日限额", "12,345.60 元"),
-        ("验证方式", "刷脸"), ("期望的境外额度", "5 万元"), ("已确认调整额度", "是"),
-        ("card_last4", "1234"),  # not in the table: its own name (make check reports the gap)
+    table = knowledge.context_labels().slots
+    assert [(s.name, s.label, s.value) for s in shown] == [  # in the table's order; hidden and empty slots left out
+        ("topic", table["topic"].label, knowledge.topics().topics["raise_limit"].label),
+        ("paused_form", table["paused_form"].label, knowledge.topics().form_label("complaint_form")),
+        ("new_daily_limit", table["new_daily_limit"].label, yuan(12345.6)),
+        ("verification_method", table["verification_method"].label, table["verification_method"].values["face"]),
+        ("desired_overseas_limit", table["desired_overseas_limit"].label, yuan(50000)),
+        ("overseas_confirmed", table["overseas_confirmed"].label, fragment("desk_yes")),
+        ("card_last4", "card_last4", "1234"),  # not in the table: its own name (make check reports the gap)
     ]
+    # the facts: amounts keep their digits whatever the unit's wording
+    assert yuan(12345.6) == fragment("amount_yuan", yuan="12,345.60") and yuan(50000) == fragment("amount_wan", wan=5)
