@@ -1,9 +1,11 @@
-"""Rasa's Redis tracker store with a save that stays linear in the conversation's length.
+"""Rasa's Redis tracker store, made cheap for long conversations. Two layers:
 
-endpoints.yml names it (`tracker_store: type: bot.tracker_store.LinearMergeRedisTrackerStore`);
-keys, values and every other method are stock `RedisTrackerStore`, so the stored
-conversations are the same JSON as before and tools that read them (`rasa export`, the
-content team's `mine`) are unaffected.
+`LinearMergeRedisTrackerStore`: stock `RedisTrackerStore` keys and JSON with a save-time merge
+that is O(n) instead of O(n²) (below). `WindowedRedisTrackerStore` (what endpoints.yml
+names): on top of it, Rasa is handed a bounded window of the latest session (a snapshot of
+the state plus the recent events) and a save appends only the new events, so turn 200 costs
+what turn 10 does; every event stays stored in the same JSON, so tools that read the stored
+conversations (`rasa export`, Rasa's tracker API, the content team's `mine`) see everything.
 
 Why: on every save Rasa 3.6 reads the stored tracker back and merges it with the live one
 (`_merge_trackers`), because `retrieve` hands the processor only the latest session. Its
@@ -28,10 +30,12 @@ live event and its stored copy are the same event.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
+
+from pydantic import BaseModel
 
 from rasa.core.tracker_store import RedisTrackerStore
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, ConversationPaused, Event, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 
@@ -98,5 +102,211 @@ class LinearMergeRedisTrackerStore(RedisTrackerStore):
     @staticmethod
     def serialise_tracker(tracker: DialogueStateTracker) -> str:
         dialogue = tracker.as_dialogue().as_dict()
-        dialogue["events"] = [stored_form(event) for event in dialogue.get("events") or []]
-        return json.dumps(dialogue)
+        # Rasa's JSON; "events" last, so new events can be appended in place (WindowedRedisTrackerStore).
+        return json.dumps({"name": dialogue.get("name"),
+                           "events": [stored_form(event) for event in dialogue.get("events") or []]})
+
+
+# -- long conversations: Rasa works on a window, Redis keeps everything -----------------------
+# A 200-turn conversation is ~1,300 events. Rasa reads, replays, featurises, sends to the action
+# server and writes the whole session on every turn, so turn 200 cost ×7 turn 1
+# (docs/performance.md). The windowed store hands Rasa the session's recent events behind a
+# snapshot of the state before them (slots, an active form, a pause) and appends only the new
+# events to the stored conversation, which stays complete and in Rasa's own format.
+WINDOW_MIN_EVENTS = 24    # what Rasa always gets at least (about 4 turns: what the policies look at)
+WINDOW_MAX_EVENTS = 48    # past this the window moves on, to WINDOW_MIN_EVENTS
+SESSION_START = "action_session_start"
+LISTEN = "action_listen"
+# These actions get the whole session (the handoff package carries the full transcript).
+FULL_HISTORY_ACTIONS = frozenset({"action_handoff_to_human", "action_handoff_overseas_limit"})
+
+
+class Window:
+    """What a windowed tracker was built from, so its save appends exactly what is new."""
+
+    def __init__(self, store: "WindowedRedisTrackerStore", state: "WindowState", handed_out: int) -> None:
+        self.store, self.state, self.handed_out = store, state, handed_out
+
+    async def full_session(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
+        """The tracker with the whole session instead of the window (for FULL_HISTORY_ACTIONS)."""
+        return await self.store.full_session(tracker, self)
+
+
+def window_of(tracker: Any) -> Optional[Window]:
+    return getattr(tracker, "_bank_window", None)
+
+
+def _is_session_start(event: Dict[str, Any]) -> bool:
+    return event.get("event") == "action" and event.get("name") == SESSION_START
+
+
+def _session_start(events: List[Dict[str, Any]]) -> int:
+    for index in range(len(events) - 1, -1, -1):
+        if _is_session_start(events[index]):
+            return index
+    return 0
+
+
+def _turn_boundary(events: List[Dict[str, Any]], at_least: int) -> Optional[int]:
+    """The first `action_listen` at or after `at_least`: a window starts where a turn does."""
+    for index in range(max(at_least, 0), len(events)):
+        event = events[index]
+        if event.get("event") == "action" and event.get("name") == LISTEN:
+            return index
+    return None
+
+
+class WindowState(BaseModel):
+    """`<prefix>:tracker-window:<id>`: the latest session as Rasa is handed it.
+
+    `count`: events stored in the conversation when this was written (a save that finds another
+    count knows someone else saved meanwhile); `prefix`: events that put a tracker in the
+    state it had before `events` (the window: the session's latest events, a turn at least)."""
+
+    count: int
+    prefix: List[Dict[str, Any]] = []
+    events: List[Dict[str, Any]] = []
+
+
+class WindowedRedisTrackerStore(LinearMergeRedisTrackerStore):
+    """`LinearMergeRedisTrackerStore` that hands Rasa a bounded window of the latest session.
+
+    Stored: the conversation as before (`<prefix>:tracker:<id>`, every event, Rasa's JSON with
+    "events" last) and `<prefix>:tracker-window:<id>` (WindowState). `retrieve` reads only the
+    window; `save` of a windowed tracker appends the new events to the stored conversation in
+    place (SETRANGE: nothing already stored is read or written again) and moves the window on
+    once it holds more than WINDOW_MAX_EVENTS. `retrieve_full_tracker` (Rasa's API, exports,
+    the content team's mining) still returns every stored event. A tracker from anywhere else
+    is saved with the linear merge, as before, and the window is rebuilt from it.
+    """
+
+    def _window_key(self, sender_id: str) -> str:
+        return self.key_prefix.rstrip(":") + "-window:" + sender_id
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        state = self._read_window(sender_id) or self._rebuild_window(sender_id)
+        if state is None:
+            return None
+        handed = state.prefix + state.events
+        tracker = DialogueStateTracker.from_dict(sender_id, handed, self._slots())
+        tracker._bank_window = Window(self, state, len(handed))  # type: ignore[attr-defined]
+        return tracker
+
+    def _slots(self) -> Any:
+        return self.domain.slots if self.domain else None
+
+    def _read_window(self, sender_id: str) -> Optional[WindowState]:
+        raw = self.red.get(self._window_key(sender_id))
+        if not raw:
+            return None
+        try:
+            return WindowState.parse_raw(raw)
+        except ValueError:
+            return None
+
+    def _rebuild_window(self, sender_id: str) -> Optional[WindowState]:
+        """The window from the stored conversation (written by something else, or never windowed)."""
+        stored = self.red.get(self.key_prefix + sender_id)
+        if stored is None:
+            return None
+        events: List[Dict[str, Any]] = json.loads(stored).get("events") or []
+        start = _session_start(events)
+        state = self._moved(sender_id, WindowState(count=len(events), events=events[start:]))
+        self._write(sender_id, state, [], self.record_exp)
+        return state
+
+    async def save(self, tracker: DialogueStateTracker, timeout: Optional[float] = None) -> None:
+        window = window_of(tracker)
+        current = self._read_window(tracker.sender_id) if window is not None else None
+        if window is None or window.store is not self:  # not handed out by this store: the merge
+            await super().save(tracker, timeout)
+            self.red.delete(self._window_key(tracker.sender_id))
+            return
+        if current is None or current.count != window.state.count:
+            self._save_after_another(tracker, window, timeout or self.record_exp)
+            return
+        await self.stream_events(tracker)
+        fresh = [stored_form(event.as_dict()) for event in list(tracker.events)[window.handed_out:]]
+        state = window.state
+        if fresh:
+            events = state.events + fresh
+            for index in range(len(fresh) - 1, -1, -1):  # a new session: the window starts there
+                if _is_session_start(fresh[index]):
+                    events = fresh[index:]
+                    state = WindowState(count=state.count, events=[])
+                    break
+            state = self._moved(tracker.sender_id, WindowState(count=state.count + len(fresh), prefix=state.prefix,
+                                                               events=events))
+        self._write(tracker.sender_id, state, fresh, timeout or self.record_exp)
+        window.state, window.handed_out = state, len(tracker.events)
+
+    def _save_after_another(self, tracker: DialogueStateTracker, window: Window, timeout: Optional[float]) -> None:
+        """Someone else saved this conversation after it was handed out: its new events are
+        appended unless already stored since (never twice), and the window is rebuilt."""
+        key = self.key_prefix + tracker.sender_id
+        stored = self.red.get(key)
+        dialogue = json.loads(stored) if stored else {"name": tracker.sender_id, "events": []}
+        events: List[Dict[str, Any]] = dialogue.get("events") or []
+        since = {json.dumps(e, sort_keys=True) for e in events[window.state.count:]}
+        fresh = [stored_form(event.as_dict()) for event in list(tracker.events)[window.handed_out:]]
+        events += [e for e in fresh if json.dumps(e, sort_keys=True) not in since]
+        self.red.set(key, json.dumps({"name": dialogue.get("name"), "events": events}), ex=timeout)
+        self.red.delete(self._window_key(tracker.sender_id))
+        tracker._bank_window = None  # type: ignore[attr-defined]  # a second save merges
+
+    def _write(self, sender_id: str, state: WindowState, fresh: List[Dict[str, Any]],
+               timeout: Optional[float]) -> None:
+        key = self.key_prefix + sender_id
+        pipe = self.red.pipeline(transaction=True)
+        if fresh:
+            self._append(pipe, key, fresh)
+        pipe.set(self._window_key(sender_id), state.json(), ex=timeout)
+        if timeout:
+            pipe.expire(key, int(timeout))
+        pipe.execute()
+
+    def _append(self, pipe: Any, key: str, fresh: List[Dict[str, Any]]) -> None:
+        """Appends events to the stored `{..., "events": [...]}` without reading it back."""
+        tail = self.red.getrange(key, -3, -1)
+        body = ", ".join(json.dumps(event) for event in fresh)
+        if tail == "[]}":
+            pipe.setrange(key, self.red.strlen(key) - 2, body + "]}")
+        elif tail.endswith("]}"):
+            pipe.setrange(key, self.red.strlen(key) - 2, ", " + body + "]}")
+        else:  # not written by this store (events not last): rewritten once in its order
+            dialogue = json.loads(self.red.get(key) or '{"events": []}')
+            events = (dialogue.get("events") or []) + fresh
+            pipe.set(key, json.dumps({"name": dialogue.get("name"), "events": events}))
+
+    def _moved(self, sender_id: str, state: WindowState) -> WindowState:
+        """The window moved on to WINDOW_MIN_EVENTS when it holds more than WINDOW_MAX_EVENTS."""
+        if len(state.events) <= WINDOW_MAX_EVENTS:
+            return state
+        cut = _turn_boundary(state.events, len(state.events) - WINDOW_MIN_EVENTS)
+        if not cut:
+            return state
+        before = DialogueStateTracker.from_dict(sender_id, state.prefix + state.events[:cut], self._slots())
+        prefix = [event.as_dict() for event in self._snapshot(before, state.events[cut - 1].get("timestamp"))]
+        return WindowState(count=state.count, prefix=prefix, events=state.events[cut:])
+
+    @staticmethod
+    def _snapshot(tracker: DialogueStateTracker, timestamp: Optional[float]) -> List[Event]:
+        """Events that put a new tracker in the state `tracker` is in: the session start, the
+        slots that differ from their initial values, an active form, a pause."""
+        events: List[Event] = [ActionExecuted(SESSION_START, timestamp=timestamp), SessionStarted(timestamp=timestamp)]
+        for name, slot in tracker.slots.items():
+            if slot.value != slot.initial_value:
+                events.append(SlotSet(name, slot.value, timestamp=timestamp))
+        if tracker.active_loop_name:
+            events.append(ActiveLoop(tracker.active_loop_name, timestamp=timestamp))
+        if tracker.is_paused():
+            events.append(ConversationPaused(timestamp=timestamp))
+        return events
+
+    async def full_session(self, tracker: DialogueStateTracker, window: Window) -> DialogueStateTracker:
+        stored = self.red.get(self.key_prefix + tracker.sender_id)
+        events: List[Dict[str, Any]] = (json.loads(stored).get("events") or []) if stored else []
+        events = events[:window.state.count]
+        unsaved = [event.as_dict() for event in list(tracker.events)[window.handed_out:]]
+        return DialogueStateTracker.from_dict(tracker.sender_id, events[_session_start(events):] + unsaved,
+                                              self._slots())
