@@ -1,4 +1,4 @@
-"""The Rasa server as the Procfile starts it: Rasa's own command line plus five guards.
+"""The Rasa server as the Procfile starts it: Rasa's own command line plus seven guards.
 
 `python -m bot.rasa_server run ...` is `python -m rasa run ...` with the guards installed.
 Each fixes a failure of stock Rasa 3.6 that was observed on this project's stack (the
@@ -34,6 +34,12 @@ tests are in tests/reliability/; behaviour and guarantees: docs/reliability.md).
    meta-schema, on every custom action (two thirds of such a turn's CPU, measured with
    py-spy). The guard builds the validator once; answers are still checked the same way and a
    malformed one is refused with Rasa's error.
+6. The whole session for the handoff: with the windowed tracker store (bot/tracker_store.py)
+   Rasa holds only the recent events of a long session; the actions that hand a
+   conversation to a person (FULL_HISTORY_ACTIONS) are sent the whole session, so the
+   agent's transcript is complete.
+7. Work repeated on every call: the graph runner's walk of the model graph (every parse and
+   prediction) and the event-type lookup (every event read) are remembered.
 
 Before any of them, `--cors "*"` is refused: browser origins are an allow-list
 (ALLOWED_ORIGINS, bot/settings.py).
@@ -57,6 +63,7 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
 from bot import in_context, no_repeat, several_questions, typed_buttons
+from bot.tracker_store import FULL_HISTORY_ACTIONS, window_of
 
 logger = logging.getLogger("bot.rasa_server")  # not "__main__" when run with -m
 
@@ -312,6 +319,65 @@ def _guard_action_result_validation() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # idempotent: the same function
 
 
+# -- 6. the whole session for the actions that hand a conversation to a person ------------
+def _guard_full_history_actions() -> None:
+    """With the windowed tracker store (bot/tracker_store.py) Rasa holds the recent events of a
+    long session only; the handoff actions build the agent's transcript, so they are sent the
+    whole session."""
+    if getattr(RemoteAction.run, "_bank_full_history", False):
+        return
+    original = RemoteAction.run
+
+    async def run(self, output_channel, nlg, tracker, domain):
+        window = window_of(tracker)
+        if window is not None and self.name() in FULL_HISTORY_ACTIONS:
+            tracker = await window.full_session(tracker)
+        return await original(self, output_channel, nlg, tracker, domain)
+
+    run._bank_full_history = True  # type: ignore[attr-defined]
+    RemoteAction.run = run
+
+
+# -- 7. work Rasa repeats on every call, done once --------------------------------------
+def _cache_per_call_lookups() -> None:
+    """Two lookups whose answer never changes once the model is loaded, done by stock Rasa
+    3.6 on every call (both seen in py-spy profiles of the live server, docs/performance.md):
+    the graph runner walks the model's graph for the nodes a run needs, recursively and
+    without memory, on every NLU parse and every prediction (`minimal_graph_schema`); every
+    event read from the store looks its class up by scanning all subclasses of `Event`
+    (`resolve_by_type`). Both now remember their answers (per graph schema; per event type
+    name, so an unknown name still raises Rasa's error)."""
+    from rasa.engine.graph import GraphSchema
+
+    if not getattr(GraphSchema.minimal_graph_schema, "_bank_cached", False):
+        minimal = GraphSchema.minimal_graph_schema
+
+        def minimal_graph_schema(self, targets=None):
+            cache = self.__dict__.setdefault("_bank_minimal_schemas", {})
+            key = tuple(targets) if targets else None
+            if key not in cache:
+                cache[key] = minimal(self, targets)
+            return cache[key]
+
+        minimal_graph_schema._bank_cached = True  # type: ignore[attr-defined]
+        GraphSchema.minimal_graph_schema = minimal_graph_schema
+
+    if not getattr(Event.resolve_by_type, "_bank_cached", False):
+        resolve = Event.resolve_by_type
+        known: Dict[str, Any] = {}
+
+        def resolve_by_type(type_name, default=None):
+            found = known.get(type_name)
+            if found is None:
+                found = resolve(type_name, default)
+                if found is not None and found is not default:
+                    known[type_name] = found
+            return found
+
+        resolve_by_type._bank_cached = True  # type: ignore[attr-defined]
+        Event.resolve_by_type = staticmethod(resolve_by_type)
+
+
 def install() -> None:
     """Installs the guards (idempotent; the fourth is registered with guard 2's app) and the
     conversation helpers: several questions in one message become several turns
@@ -322,6 +388,8 @@ def install() -> None:
     _guard_rest_answers()
     _guard_lock_store()
     _guard_action_result_validation()
+    _guard_full_history_actions()
+    _cache_per_call_lookups()
     several_questions.install()
     typed_buttons.install()
     in_context.install()
