@@ -61,6 +61,7 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, Event, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import in_context, no_repeat, several_questions, typed_buttons
 from bot.tracker_store import FULL_HISTORY_ACTIONS, window_of
@@ -336,6 +337,18 @@ def _guard_full_history_actions() -> None:
 
     run._bank_full_history = True  # type: ignore[attr-defined]
     RemoteAction.run = run
+
+    # Rasa runs an action on a copy of the tracker (with the prediction's events): the copy
+    # keeps the window it came from.
+    copy = DialogueStateTracker.copy
+
+    def copy_with_window(self):
+        copied = copy(self)
+        if window_of(self) is not None:
+            copied._bank_window = window_of(self)
+        return copied
+
+    DialogueStateTracker.copy = copy_with_window
 
 
 # -- 7. work Rasa repeats on every call, done once --------------------------------------

@@ -8,10 +8,12 @@ for a rating -> the rating is stored with the handoff.
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import pytest
+import redis
 import requests
 
 from tests.support.conversation import Customer, joined
@@ -137,3 +139,25 @@ def test_the_customer_panel_shows_only_this_customers_data_and_every_read_is_aud
     anonymous = Customer(stack)
     agent_b, anonymous_hid = hand_over(stack, anonymous, "转人工")
     assert agent_b.get(f"/api/handoffs/{anonymous_hid}/customer") == {"anonymous": True, "overview": None}
+
+
+def test_a_long_conversation_reaches_the_agent_whole(stack, tokens):
+    """Rasa works on a window of a long session (bot/tracker_store.py); the handoff package
+    is built from the whole session (guard 6 of bot/rasa_server.py): the agent reads the
+    customer's first words of 30 turns ago, and the bot still knows what was said then."""
+    customer = Customer(stack, tokens["C1002"])
+    assert "营业执照" in customer.says("我是开饭店的个体户，办经营贷要准备什么材料")
+    for i in range(14):
+        customer.says("网点几点开门")
+        customer.says("转账要手续费吗")
+    target = stack.config.redis
+    client = redis.Redis(host=target.host, port=target.port, db=target.db, password=target.password or None)
+    window = json.loads(client.get(f"{stack.key_prefix}:tracker-window:{customer.sender}"))
+    assert window["prefix"] and len(window["events"]) <= 48  # moved on: Rasa holds a snapshot
+    agent, hid = hand_over(stack, customer, "转人工")
+    detail = agent.get(f"/api/handoffs/{hid}")
+    customer_words = [t["text"] for t in detail["transcript"] if t["role"] == "customer"]
+    assert customer_words[0] == "我是开饭店的个体户，办经营贷要准备什么材料" and len(customer_words) == 30
+    assert detail["slots"].get("loan_type") == "经营贷"  # set 29 turns ago, kept in the snapshot
+    full = stack.tracker(customer.sender)
+    assert sum(e["event"] == "user" for e in full["events"]) == 30  # every turn stored
