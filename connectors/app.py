@@ -23,6 +23,8 @@ HTTP (all under /webhooks/app/):
                           [{"title", "payload"}], "quick_replies": [...], "image", "custom"}.
                           401 bad/missing/expired token; 400 empty message or bad JSON;
                           413 message longer than max_message_chars.
+                          Errors are {"error": <code>, "message": <sentence>}: clients read the
+                          code; the sentence is an `app_...` fragment of data/knowledge/wording.yml.
   GET  /messages          bearer auth; returns {"messages": [...]} pushed to this customer
                           since the last call (and clears them).
   POST /login             demo page only: proxies {username, password} to core banking's
@@ -59,6 +61,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from actions.knowledge import fragment
 from bot.settings import allowed_origins, get_settings
 from bot.identity import Customer, InvalidCustomerToken, verify_customer_token
 from connectors.common import bearer_token, http_session, redis_client, redis_key
@@ -232,12 +235,11 @@ class AppInput(InputChannel):
     # --- validation shared by REST and socket.io -------------------------------------------
     def check_text(self, text: Any) -> str:
         if not isinstance(text, str) or not text.strip():
-            raise MessageRejected(400, "empty_message", "message must be a non-empty string (消息不能为空)")
+            raise MessageRejected(400, "empty_message", fragment("app_empty_message"))
         text = text.strip()
         if len(text) > self.max_message_chars:
             raise MessageRejected(413, "message_too_long",
-                                  f"message is longer than {self.max_message_chars} characters "
-                                  f"(消息过长，请不超过{self.max_message_chars}字)")
+                                  fragment("app_message_too_long", max_chars=self.max_message_chars))
         return text
 
     @staticmethod
@@ -260,8 +262,8 @@ class AppInput(InputChannel):
         _active_channel = self
         bp = _SocketBlueprint(sio, SOCKETIO_PATH, "app_webhook", __name__)
 
-        def unauthorized(reason: str) -> HTTPResponse:
-            return response.json({"error": "unauthorized", "message": reason}, status=401,
+        def unauthorized(message: str) -> HTTPResponse:
+            return response.json({"error": "unauthorized", "message": message}, status=401,
                                  headers={"WWW-Authenticate": 'Bearer realm="app"'})
 
         def authenticate(request: Request) -> Customer:
@@ -276,11 +278,11 @@ class AppInput(InputChannel):
             try:
                 customer = authenticate(request)
             except InvalidCustomerToken as exc:
-                return unauthorized(f"invalid or expired customer token ({exc})")
+                return unauthorized(fragment("app_unauthorized", reason=str(exc)))
             try:
                 body = json.loads(request.body or b"null")
             except ValueError:
-                return response.json({"error": "bad_request", "message": "body must be JSON"}, status=400)
+                return response.json({"error": "bad_request", "message": fragment("app_bad_request")}, status=400)
             try:
                 text = self.check_text(body.get("message") if isinstance(body, dict) else None)
             except MessageRejected as exc:
@@ -290,7 +292,8 @@ class AppInput(InputChannel):
                 await on_new_message(self.user_message(text, customer, collector))
             except Exception:  # customers never see raw errors
                 logger.exception("app channel: processing a message of %s failed", customer.customer_id)
-                return response.json({"error": "internal_error", "message": "暂时无法处理，请稍后再试"}, status=500)
+                return response.json({"error": "internal_error", "message": fragment("app_internal_error")},
+                                     status=500)
             return response.json(collector.messages)
 
         @bp.route("/messages", methods=["GET"])
@@ -298,7 +301,7 @@ class AppInput(InputChannel):
             try:
                 customer = authenticate(request)
             except InvalidCustomerToken as exc:
-                return unauthorized(f"invalid or expired customer token ({exc})")
+                return unauthorized(fragment("app_unauthorized", reason=str(exc)))
             messages = await pop_outbox(sender_for_customer(customer.customer_id))
             return response.json({"messages": messages})
 
@@ -308,7 +311,7 @@ class AppInput(InputChannel):
             payload = {"username": str(body.get("username", "")), "password": str(body.get("password", ""))}
             address = request.remote_addr or request.ip or ""
             if await self.login_throttle.blocked(address):
-                return response.json({"error": "too_many_attempts", "message": "登录失败次数太多，请 5 分钟后再试"},
+                return response.json({"error": "too_many_attempts", "message": fragment("app_login_throttled")},
                                      status=429, headers={"Retry-After": str(self.login_throttle.window_seconds)})
             url = get_settings().core_banking_url.rstrip("/") + "/auth/login"
             try:
@@ -317,10 +320,11 @@ class AppInput(InputChannel):
                     status = resp.status
             except (aiohttp.ClientError, ValueError, TimeoutError) as exc:
                 logger.warning("app channel: core banking login failed: %r", exc)
-                return response.json({"error": "unavailable", "message": "登录服务暂时不可用"}, status=503)
+                return response.json({"error": "unavailable", "message": fragment("app_login_unavailable")},
+                                     status=503)
             if status != 200 or not isinstance(data, dict) or "access_token" not in data:
                 await self.login_throttle.failed(address)
-                return response.json({"error": "login_failed", "message": "用户名或密码错误"}, status=401)
+                return response.json({"error": "login_failed", "message": fragment("app_login_failed")}, status=401)
             await self.login_throttle.succeeded(address)
             return response.json({k: v for k, v in data.items() if k in ("access_token", "token_type", "expires_in", "customer_id")})
 
@@ -345,7 +349,7 @@ class AppInput(InputChannel):
             except InvalidCustomerToken as exc:
                 from socketio.exceptions import ConnectionRefusedError as Refused
 
-                raise Refused("unauthorized: invalid or expired customer token") from exc
+                raise Refused(fragment("app_connection_refused")) from exc
             sender_id = sender_for_customer(customer.customer_id)
             await sio.save_session(sid, {"token": customer.token, "sender_id": sender_id})
             await sio.enter_room(sid, sender_id)
@@ -361,7 +365,7 @@ class AppInput(InputChannel):
             try:
                 customer = verify_customer_token(session.get("token"))
             except InvalidCustomerToken:
-                await sio.emit("error", {"error": "unauthorized", "message": "token expired, please log in again"},
+                await sio.emit("error", {"error": "unauthorized", "message": fragment("app_session_expired")},
                                room=sid)
                 await sio.disconnect(sid)
                 return

@@ -12,8 +12,14 @@ Enable it in credentials.yml (non-secret options only; all have defaults):
       dedup_ttl_seconds: 3600       # how long a MsgId is remembered (WeChat retries within ~15 s)
       max_clock_skew_seconds: 300   # callbacks with an older/newer timestamp are refused (403)
       options_ttl_seconds: 86400    # how long "reply 1/2/3" options are remembered per user
-      welcome_message: "..."        # reply to the subscribe event
+      welcome_message: "..."        # reply to the subscribe event (default: wording.yml wechat_welcome)
+      unsupported_message: "..."    # reply to image/location/... (default: wechat_unsupported)
+      voice_unrecognized_message: "..."  # voice without recognition text (default: wechat_voice_unrecognized)
       subscribe_payload: null       # e.g. "/greet": send this to the bot on subscribe instead
+
+What a WeChat user reads that the bot does not write (the welcome, the "text and voice only"
+note, the numbered options and their hint, the busy apology) is data/knowledge/wording.yml's
+`wechat_...` fragments, read with actions/knowledge.py `fragment()` and checked by `make check`.
 
 Secrets and deployment values come from the environment (read in from_credentials(), so an
 unset variable never breaks Rasa's credentials.yml substitution):
@@ -48,7 +54,8 @@ What happens to a callback:
      video/... -> a polite text; other events -> `success`.
   5. The openid's binding is looked up in core banking; a bound customer's short-lived token
      goes into metadata `customer_token` (metadata: channel "wechat", openid).
-  6. All bot messages of one turn become one WeChat text (buttons degrade to "1. 标题" lines).
+  6. All bot messages of one turn become one WeChat text (buttons degrade to numbered lines,
+     wording.yml `wechat_option`, followed by `wechat_options_hint`).
 
 Sender id: `wechat-<openid>` (WeCom: `wechat-<userid>`).
 
@@ -81,6 +88,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 from wechatpy.replies import TextReply
 from wechatpy.utils import WeChatSigner
 
+from actions.knowledge import fragment
 from connectors import dedup
 from connectors.common import env_float, redis_client, redis_key
 from connectors.core_banking_client import binding_for_openid
@@ -97,11 +105,6 @@ MODES = ("plain", "safe", "wecom")
 SUCCESS = "success"
 OPENID_RE = re.compile(r"^[A-Za-z0-9_\-@.]{1,128}$")
 OPTION_RE = re.compile(r"^\s*(\d{1,2})\s*[.。、)]?\s*$")
-
-DEFAULT_WELCOME = "您好，欢迎关注！我是银行智能客服，可以为您解答转账限额、信用卡、贷款等问题。请直接输入您的问题。"
-DEFAULT_UNSUPPORTED = "抱歉，目前只能处理文字和语音消息，请用文字描述您的问题。"
-DEFAULT_VOICE_UNRECOGNIZED = "抱歉，没有听清您的语音，请再说一遍或直接输入文字。"
-DEFAULT_FALLBACK_REPLY = "抱歉，系统繁忙，请稍后再试。"
 
 _active_channel: Optional["WeChatInput"] = None
 _background: Set[asyncio.Task] = set()
@@ -124,10 +127,10 @@ class WeChatConfig:
     max_clock_skew_seconds: int = 300
     options_ttl_seconds: int = 86400
     max_body_bytes: int = MAX_XML_BYTES
-    welcome_message: str = DEFAULT_WELCOME
+    welcome_message: str = field(default_factory=lambda: fragment("wechat_welcome"))
     subscribe_payload: Optional[str] = None
-    unsupported_message: str = DEFAULT_UNSUPPORTED
-    voice_unrecognized_message: str = DEFAULT_VOICE_UNRECOGNIZED
+    unsupported_message: str = field(default_factory=lambda: fragment("wechat_unsupported"))
+    voice_unrecognized_message: str = field(default_factory=lambda: fragment("wechat_voice_unrecognized"))
     test_slow_openids: Set[str] = field(default_factory=set)
     test_slow_seconds: float = 0.0
 
@@ -156,10 +159,10 @@ class WeChatConfig:
             dedup_ttl_seconds=int(options.get("dedup_ttl_seconds", 3600)),
             max_clock_skew_seconds=int(options.get("max_clock_skew_seconds", 300)),
             options_ttl_seconds=int(options.get("options_ttl_seconds", 86400)),
-            welcome_message=options.get("welcome_message") or DEFAULT_WELCOME,
+            welcome_message=options.get("welcome_message") or fragment("wechat_welcome"),
             subscribe_payload=options.get("subscribe_payload") or None,
-            unsupported_message=options.get("unsupported_message") or DEFAULT_UNSUPPORTED,
-            voice_unrecognized_message=options.get("voice_unrecognized_message") or DEFAULT_VOICE_UNRECOGNIZED,
+            unsupported_message=options.get("unsupported_message") or fragment("wechat_unsupported"),
+            voice_unrecognized_message=options.get("voice_unrecognized_message") or fragment("wechat_voice_unrecognized"),
             test_slow_openids={s.strip() for s in env.get("WECHAT_TEST_SLOW_OPENIDS", "").split(",") if s.strip()},
             test_slow_seconds=env_float("WECHAT_TEST_SLOW_SECONDS", 0.0),
         )
@@ -221,7 +224,7 @@ def render_messages(messages: List[Dict[str, Any]]) -> "tuple[str, List[str]]":
         lines = [text] if text else []
         for button in buttons:
             payloads.append(str(button.get("payload") or button.get("title") or ""))
-            lines.append(f"{len(payloads)}. {button.get('title', '')}")
+            lines.append(fragment("wechat_option", i=len(payloads), title=button.get("title", "")))
         if message.get("image"):
             lines.append(str(message["image"]))
         if message.get("attachment") and not isinstance(message["attachment"], dict):
@@ -229,7 +232,7 @@ def render_messages(messages: List[Dict[str, Any]]) -> "tuple[str, List[str]]":
         if lines:
             parts.append("\n".join(lines))
     if payloads:
-        parts.append("（回复数字即可选择）")
+        parts.append(fragment("wechat_options_hint"))
     return "\n\n".join(parts), payloads
 
 
@@ -562,7 +565,7 @@ class WeChatInput(InputChannel):
             return reply
         except Exception:  # customers never see raw errors
             logger.exception("wechat: processing %s failed", message_id)
-            return DEFAULT_FALLBACK_REPLY
+            return fragment("wechat_busy")
 
 
 async def _finish(message_id: str) -> str:

@@ -5,6 +5,9 @@ The actions put every customer-facing sentence together from content: domain.yml
 data/knowledge/wording.yml (`fragment("name", key=value)`, `joined(items, "separator")`,
 `button("name")`). This module finds those calls with `ast`, so `check` can tell the content
 team, with the action's file and line, when a name or a placeholder no longer matches.
+The channels' own messages (connectors/) and the sentences the agent desk writes
+(services/agent_desk/) call `fragment("name", key=value)` the same way and are scanned too
+(`scan_sources`, the folders of ProjectPaths.wording_readers).
 
 What a call fills is known when every keyword is written out; a call with `**values` fills
 something unknown and only its name is checked. A name is resolved when it is a string
@@ -47,15 +50,22 @@ class ContentUse:
 
 def scan_actions(actions_dir: Path) -> List[ContentUse]:
     """Every use of a response, fragment or button in the actions' Python files."""
+    return scan_sources([actions_dir])
+
+
+def scan_sources(folders: Iterable[Path]) -> List[ContentUse]:
+    """Every use of a response, fragment or button in the Python files of these folders
+    (a folder that does not exist has none)."""
     uses: List[ContentUse] = []
-    if not actions_dir.is_dir():
-        return uses
-    for path in sorted(actions_dir.rglob("*.py")):
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=str(path))
-        except SyntaxError:
-            continue  # not content: the action server itself reports it
-        uses.extend(_Scanner(path, tree).uses())
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.py")):
+            try:
+                tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=str(path))
+            except SyntaxError:
+                continue  # not content: the process that runs it reports it
+            uses.extend(_Scanner(path, tree).uses())
     return uses
 
 

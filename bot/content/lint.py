@@ -21,7 +21,7 @@ from bot.content.action_wording import (
     MalformedTemplate,
     fragment_placeholders,
     response_placeholders,
-    scan_actions,
+    scan_sources,
 )
 from bot.content.project import (
     Example,
@@ -97,10 +97,16 @@ class Linter:
 
     # ------------------------------------------------------------------ data
     def action_uses(self) -> List[ContentUse]:
-        """The responses, fragments and buttons the custom actions name (bot/content/action_wording.py)."""
+        """The responses, fragments and buttons the custom actions, the channels and the agent desk
+        name (bot/content/action_wording.py over ProjectPaths.wording_readers)."""
         if self._action_uses is None:
-            self._action_uses = scan_actions(self.paths.actions_dir)
+            self._action_uses = scan_sources(self.paths.wording_readers)
         return self._action_uses
+
+    def reader(self, use: ContentUse) -> str:
+        """Who names the content, as the content team knows them: 动作, 渠道 or 坐席系统."""
+        top = Path(self.paths.rel(use.path)).parts[:1]
+        return {("connectors",): "渠道程序", ("services",): "坐席系统"}.get(tuple(top), "动作")
 
     def training_files(self) -> List[Path]:
         return yaml_files(*self.paths.training_dirs)
@@ -320,15 +326,16 @@ class Linter:
                              f"{'、'.join('{' + k + '}' for k in sorted(use.filled)) or '（不填任何值）'}。")
 
     def check_wording(self) -> None:
-        """data/knowledge/wording.yml and the actions: every fragment and button an action names
-        exists, every placeholder an action fills is in the fragment and every placeholder of the
-        fragment is filled; every handoff reason has its wording."""
+        """data/knowledge/wording.yml and the Python that reads it (the actions, the channels'
+        messages, the agent desk's sentences): every fragment and button they name exists, every
+        placeholder they fill is in the fragment and every placeholder of the fragment is filled;
+        every handoff reason has its wording."""
         path = self.paths.wording
         uses = [u for u in self.action_uses() if u.kind in (FRAGMENT, BUTTON)]
         if not path.exists():
             for use in uses:
                 self.add(ERROR, f"{use.kind}_undefined", use.path, use.line,
-                         f"动作用到了{'句子片段' if use.kind == FRAGMENT else '按钮'} {use.name}，"
+                         f"{self.reader(use)}用到了{'句子片段' if use.kind == FRAGMENT else '按钮'} {use.name}，"
                          f"但项目里没有 data/knowledge/wording.yml。")
             return
         data = self.load(path)
@@ -348,7 +355,7 @@ class Linter:
             table, what = (fragments, "句子片段") if use.kind == FRAGMENT else (buttons, "按钮")
             if use.name not in table:
                 self.add(ERROR, f"{use.kind}_undefined", use.path, use.line,
-                         f"动作用到了{what} {use.name}，但 data/knowledge/wording.yml 的 "
+                         f"{self.reader(use)}用到了{what} {use.name}，但 data/knowledge/wording.yml 的 "
                          f"{'fragments' if use.kind == FRAGMENT else 'buttons'} 里没有它。"
                          f"请在 wording.yml 里添加 {use.name}（或改回原来的名字）。")
                 continue
@@ -358,19 +365,20 @@ class Linter:
             where = f"data/knowledge/wording.yml 第 {key_line(fragments, use.name)} 行"
             for key in sorted(use.filled - has):
                 self.add(ERROR, "placeholder_missing", use.path, use.line,
-                         f"动作给句子片段 {use.name} 填了 {{{key}}}，但片段（{where}）里没有 {{{key}}}，"
+                         f"{self.reader(use)}给句子片段 {use.name} 填了 {{{key}}}，但片段（{where}）里没有 {{{key}}}，"
                          f"这个值客户就看不到了。请在片段里加回 {{{key}}}（名字要一模一样）。")
             for key in sorted(has - use.filled):
                 self.add(ERROR, "placeholder_unfilled", use.path, use.line,
-                         f"句子片段 {use.name}（{where}）里有 {{{key}}}，但动作没有填它，回答时会出错。"
-                         f"请删掉 {{{key}}} 或改成动作填的名字："
+                         f"句子片段 {use.name}（{where}）里有 {{{key}}}，但{self.reader(use)}没有填它，回答时会出错。"
+                         f"请删掉 {{{key}}} 或改成{self.reader(use)}填的名字："
                          f"{'、'.join('{' + k + '}' for k in sorted(use.filled)) or '（不填任何值）'}。")
         named = {(u.kind, u.name) for u in uses}
         for kind, table, what in ((FRAGMENT, fragments, "句子片段"), (BUTTON, buttons, "按钮")):
             for name in table:
                 if (kind, str(name)) not in named:
                     self.add(WARNING, f"{kind}_unused", path, key_line(table, name),
-                             f"{what} {name} 已定义，但没有任何动作（actions/*.py）用到它，谁也看不到它。"
+                             f"{what} {name} 已定义，但没有任何动作（actions/*.py）、渠道程序（connectors/*.py）"
+                             f"或坐席系统（services/agent_desk/*.py）用到它，谁也看不到它。"
                              f"请确认名字没写错，或删除。")
         self.check_handoff_reason_labels(data, path)
 

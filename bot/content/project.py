@@ -47,6 +47,12 @@ class ProjectPaths:
         return self.root / "actions"
 
     @property
+    def wording_readers(self) -> Tuple[Path, ...]:
+        """The folders whose Python names responses, fragments and buttons: the custom actions,
+        the channels' own messages and the sentences the agent desk writes for customers."""
+        return (self.actions_dir, self.root / "connectors", self.root / "services" / "agent_desk")
+
+    @property
     def entity_patterns(self) -> Path:
         return self.root / "data" / "lexicon" / "entity_patterns.yml"
 

@@ -2,7 +2,8 @@
 
 Labels come from the content tables (data/knowledge/context_labels.yml and intents.yml via
 actions/context_labels.py). A table the desk cannot read does not take the desk down: the
-raw names are shown and the problem is logged once.
+raw names are shown and the problem is logged once. What the desk calls a customer who is not
+logged in is wording.yml's `desk_anonymous_name` (services/agent_desk/wording.py, same rule).
 """
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import logging
 from functools import lru_cache
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-log = logging.getLogger(__name__)
+from services.agent_desk.wording import fragment
 
-ANONYMOUS = "未登录客户"
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -39,5 +40,5 @@ def intent_label(intent: str) -> str:
 
 
 def customer_name(customer_id: Optional[str], display_name: str) -> str:
-    """What the desk calls the customer: their masked name, or 未登录客户 when not logged in."""
-    return display_name if customer_id else ANONYMOUS
+    """What the desk calls the customer: their masked name, or `desk_anonymous_name` when not logged in."""
+    return display_name if customer_id else fragment("desk_anonymous_name")

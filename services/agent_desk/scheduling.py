@@ -4,6 +4,10 @@ Estimated wait (seconds) = queue_position x average handling time / max(1, agent
 where the average handling time is the mean claim-to-close duration of the last
 HANDLING_SAMPLES closed handoffs (AGENT_DESK_DEFAULT_HANDLING_SECONDS when there are none).
 Outside service hours the time until the next opening is added.
+
+What the customer is told (customer_message) is wording, not code: the `handoff_wait_next`,
+`handoff_wait_ahead` and `handoff_after_hours` fragments of data/knowledge/wording.yml (the
+next opening written as its `date_time`), read through services/agent_desk/wording.py.
 """
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ import math
 from datetime import datetime, time, timedelta
 from typing import Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
+
+from services.agent_desk.wording import fragment
 
 HANDLING_SAMPLES = 20
 
@@ -64,11 +70,10 @@ def customer_message(position: Optional[int], wait_seconds: int, hours: ServiceH
     """What the bot can tell the customer after the handoff was registered."""
     if not open_now:
         local = next_open.astimezone(hours.tz)
-        return (f"现在是非人工服务时间（人工服务时间为每天 {hours.label}）。您的问题已为您记录，"
-                f"您可以继续留言，人工客服将在 {local.month}月{local.day}日 {local.strftime('%H:%M')} "
-                f"上班后按顺序优先处理，并通过您预留的联系方式回电。")
+        opens = fragment("date_time", month=local.month, day=local.day, time=local.strftime("%H:%M"))
+        return fragment("handoff_after_hours", hours=hours.label, opens=opens)
     ahead = max(0, (position or 1) - 1)
     minutes = max(1, math.ceil(wait_seconds / 60))
     if ahead == 0:
-        return f"正在为您转接人工客服，您是下一位，预计等待约 {minutes} 分钟，请稍候。"
-    return f"正在为您转接人工客服，您前面还有 {ahead} 位客户，预计等待约 {minutes} 分钟，请稍候。"
+        return fragment("handoff_wait_next", minutes=minutes)
+    return fragment("handoff_wait_ahead", ahead=ahead, minutes=minutes)

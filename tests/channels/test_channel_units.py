@@ -6,6 +6,7 @@ import time
 import jwt
 import pytest
 
+from actions.knowledge import fragment
 from connectors.app import app_message, socket_message
 from bot.identity import InvalidCustomerToken, generate_key_pair, private_key, public_key, verify_customer_token
 from connectors.common import bearer_token
@@ -66,7 +67,10 @@ def test_render_messages_numbers_buttons_across_messages() -> None:
         {"text": "第一条"},
         {"text": "请选择", "buttons": [{"title": "怎么提额", "payload": "/a"}, {"title": "转人工", "payload": "/b"}]},
     ])
-    assert text == "第一条\n\n请选择\n1. 怎么提额\n2. 转人工\n\n（回复数字即可选择）"
+    # the numbered lines and the hint are wording.yml's wechat_option / wechat_options_hint
+    option = lambda i, title: fragment("wechat_option", i=i, title=title)  # noqa: E731
+    assert text == "\n\n".join(["第一条", "\n".join(["请选择", option(1, "怎么提额"), option(2, "转人工")]),
+                                fragment("wechat_options_hint")])
     assert payloads == ["/a", "/b"]
     assert render_messages([]) == ("", [])
     assert OPTION_RE.match("2") and OPTION_RE.match(" 1. ") and not OPTION_RE.match("12345")

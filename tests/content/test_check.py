@@ -193,3 +193,59 @@ def test_every_handoff_reason_needs_its_wording(tmp_path):
     missing = [i for i in run_lint(paths) if i.code == "handoff_reason_unlabelled"]
     assert missing and all(i.location() == "data/knowledge/wording.yml:4" for i in missing)
     assert any("overseas_limit" in i.message for i in missing) and not any("'requested'" in i.message for i in missing)
+
+
+# ------------------------------------------------------------------ what the channels and the desk name
+CHANNEL_SOURCE = '''from actions.knowledge import fragment
+
+
+def check_text(text, max_chars):
+    if not text:
+        return fragment("app_empty")
+    return fragment("app_message_too_long", limit=max_chars)
+'''
+
+DESK_SOURCE = '''from services.agent_desk.wording import fragment
+
+
+def customer_message(ahead, minutes):
+    return fragment("handoff_wait_ahead", ahead=ahead)
+'''
+
+
+def test_the_channels_and_the_desk_are_checked_like_the_actions(tmp_path):
+    """connectors/*.py and services/agent_desk/*.py name fragments too: a missing one and a
+    placeholder that drifted are reported at their file and line, as the actions' are."""
+    paths = _wording_project(tmp_path)
+    (tmp_path / "data" / "knowledge" / "wording.yml").write_text(
+        'fragments:\n  app_empty_message: 消息不能为空\n'
+        '  app_message_too_long: "消息过长，请不超过{max_chars}字"\n'
+        '  handoff_wait_ahead: "您前面还有 {ahead} 位客户，预计等待约 {minutes} 分钟"\n'
+        'buttons: {}\n', encoding="utf-8")
+    (tmp_path / "actions" / "balance.py").write_text("", encoding="utf-8")
+    (tmp_path / "connectors").mkdir()
+    (tmp_path / "connectors" / "app.py").write_text(CHANNEL_SOURCE, encoding="utf-8")
+    (tmp_path / "services" / "agent_desk").mkdir(parents=True)
+    (tmp_path / "services" / "agent_desk" / "scheduling.py").write_text(DESK_SOURCE, encoding="utf-8")
+    issues = run_lint(paths)
+    found = {(i.code, i.location()): i for i in issues}
+
+    assert "app_empty" in found[("fragment_undefined", "connectors/app.py:6")].message
+    assert "{limit}" in found[("placeholder_missing", "connectors/app.py:7")].message
+    assert "{max_chars}" in found[("placeholder_unfilled", "connectors/app.py:7")].message
+    assert "wording.yml 第 3 行" in found[("placeholder_unfilled", "connectors/app.py:7")].message
+    unfilled = found[("placeholder_unfilled", "services/agent_desk/scheduling.py:5")]
+    assert "{minutes}" in unfilled.message and "坐席系统" in unfilled.message
+    assert found[("fragment_unused", "data/knowledge/wording.yml:2")].severity == "warning"  # app_empty_message
+
+
+def test_the_real_channels_and_desk_name_only_fragments_the_table_has():
+    from bot.content.action_wording import FRAGMENT, scan_sources
+
+    paths = ProjectPaths(PROJECT_ROOT)
+    uses = [u for u in scan_sources(paths.wording_readers[1:]) if u.kind == FRAGMENT]
+    files = {paths.rel(u.path) for u in uses}
+    assert {"connectors/app.py", "connectors/wechat.py", "services/agent_desk/scheduling.py",
+            "services/agent_desk/context_view.py"} <= files
+    wording_issues = [i for i in run_lint(paths) if i.severity == "error" and i.file in files]
+    assert wording_issues == []

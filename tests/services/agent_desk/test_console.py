@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import requests
 
+from actions.knowledge import fragment
 from tests.services.agent_desk.harness import ARTIFACTS, DeskProcess, RecordingServer
 from tests.support.browser import browser_page  # noqa: F401  (the fixture)
 
@@ -117,7 +118,8 @@ def test_the_context_panel_speaks_the_agents_language(desk: DeskProcess, browser
              "verification_method": "face", "paused_form": "complaint_form", "handoff_reason": "overseas_limit",
              # a slot the label table does not know yet keeps its long raw name: it must wrap, not run over
              "preferred_contact_window_for_callback": "工作日下午"}
-    hid = desk.register(customer={"id": None, "display_name": "未登录客户", "segment": "未登录"}, slots=slots,
+    anonymous = fragment("desk_anonymous_name")  # what the desk calls a customer who is not logged in
+    hid = desk.register(customer={"id": None, "display_name": anonymous, "segment": "未登录"}, slots=slots,
                         nlu=[{"text": "境外刷卡额度调高", "intent": "adjust_overseas_limit", "confidence": 0.91}])["id"]
     page.goto(desk.url + "/")
     page.fill("#login-username", "agent1")
@@ -126,8 +128,8 @@ def test_the_context_panel_speaks_the_agents_language(desk: DeskProcess, browser
     page.locator(f'#handoff-list li[data-id="{hid}"]').click()
     expect(page.locator("#context-panel")).to_be_visible()
 
-    expect(page.locator("#ctx-name")).to_have_text("未登录客户")
-    expect(page.locator("#conv-title")).to_contain_text("未登录客户")
+    expect(page.locator("#ctx-name")).to_have_text(anonymous)
+    expect(page.locator("#conv-title")).to_contain_text(anonymous)
     panel = page.locator("#ctx-slots")
     expect(panel.locator("dt")).to_have_count(9)
     shown = dict(zip(panel.locator("dt").all_inner_texts(), panel.locator("dd").all_inner_texts()))

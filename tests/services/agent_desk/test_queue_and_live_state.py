@@ -4,11 +4,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import redis
 import requests
 import websockets
 
+from actions.knowledge import fragment
 from tests.services.agent_desk.harness import DeskProcess
 
 
@@ -53,8 +56,14 @@ def test_outside_service_hours_the_customer_is_told(make_desk) -> None:
     desk = make_desk(AGENT_DESK_SERVICE_HOURS=f"{hour:02d}:00-{hour:02d}:01")
     created = desk.register()
     assert created["within_service_hours"] is False
-    assert created["next_service_start"] is not None and f"{hour:02d}:00" in created["message"]
-    assert "非人工服务时间" in created["message"] and "回电" in created["message"]
+    assert created["next_service_start"] is not None
+    # the sentence is wording.yml's handoff_after_hours with the service hours and the next opening
+    opens = datetime.fromisoformat(created["next_service_start"].replace("Z", "+00:00")).astimezone(
+        ZoneInfo("Asia/Shanghai"))
+    assert (opens.hour, opens.minute) == (hour, 0)
+    assert created["message"] == fragment(
+        "handoff_after_hours", hours=f"{hour:02d}:00-{hour:02d}:01",
+        opens=fragment("date_time", month=opens.month, day=opens.day, time=f"{hour:02d}:00"))
     assert created["estimated_wait_seconds"] > 3600 * 10
     assert desk.get(f"/api/handoffs/{created['id']}").json()["within_service_hours"] is False
 
