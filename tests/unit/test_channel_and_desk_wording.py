@@ -1,6 +1,6 @@
 """What the channels and the agent desk tell customers comes from data/knowledge/wording.yml.
 
-Like tests/unit/test_wording.py, each test swaps in an edited wording table (as the content
+Like tests/unit/test_wording.py, each test swaps in an edited wording table (tests/unit/conftest.py) (as the content
 team would edit it) and checks that the sentence follows the table while the facts (error
 codes, HTTP statuses, numbers, times) stay the same. The desk keeps working, with its built-in
 sentences, when the table cannot be read."""
@@ -21,18 +21,6 @@ from services.agent_desk import wording as desk_wording
 
 SHANGHAI_HOURS = scheduling.ServiceHours((time(8, 0), time(22, 0)), "Asia/Shanghai")
 NEXT_OPEN = datetime(2026, 3, 5, 0, 0, tzinfo=timezone.utc)  # 3月5日 08:00 in Shanghai
-
-
-@pytest.fixture
-def edited_wording(monkeypatch):
-    """Replaces some fragments of the loaded wording table for one test."""
-    original = knowledge.wording()
-
-    def edit(**fragments: str) -> None:
-        table = original.copy(update={"fragments": {**original.fragments, **fragments}})
-        monkeypatch.setattr(knowledge, "wording", lambda: table)
-
-    return edit
 
 
 def _rejected(channel: AppInput, text: object) -> MessageRejected:

@@ -14,18 +14,6 @@ from actions.knowledge import fragment, joined
 from bot.handoff_rules import HandoffReason, reason_labels
 
 
-@pytest.fixture
-def edited_wording(monkeypatch):
-    """Replaces some fragments of the loaded wording table for one test."""
-    original = knowledge.wording()
-
-    def edit(**fragments: str) -> None:
-        table = original.copy(update={"fragments": {**original.fragments, **fragments}})
-        monkeypatch.setattr(knowledge, "wording", lambda: table)
-
-    return edit
-
-
 def test_amounts_and_dates_read_the_words_of_the_table(edited_wording):
     before = (yuan(None), yuan(5000), yuan(12345.6), yuan(50000), when(date(2025, 3, 5)), when(None))
     assert before == (fragment("amount_unlimited"), fragment("amount_yuan", yuan="5,000"),
