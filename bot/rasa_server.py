@@ -61,10 +61,9 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, Event, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import in_context, no_repeat, several_questions, typed_buttons
-from bot.tracker_store import FULL_HISTORY_ACTIONS, window_of
+from bot.tracker_store import FULL_HISTORY_ACTIONS, Window, window_of
 
 logger = logging.getLogger("bot.rasa_server")  # not "__main__" when run with -m
 
@@ -321,34 +320,38 @@ def _guard_action_result_validation() -> None:
 
 
 # -- 6. the whole session for the actions that hand a conversation to a person ------------
+class _WithWholeSession:
+    """Runs the action on the whole session instead of the window it was handed."""
+
+    def __init__(self, action: Action, window: Window) -> None:
+        self._action, self._window = action, window
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._action, name)
+
+    async def run(self, output_channel, nlg, tracker, domain) -> List[Event]:
+        # `tracker` is Rasa's copy of the live tracker (plus the prediction's events); what
+        # it holds beyond the window is what full_session appends to the stored session.
+        return await self._action.run(output_channel, nlg, await self._window.full_session(tracker), domain)
+
+
 def _guard_full_history_actions() -> None:
     """With the windowed tracker store (bot/tracker_store.py) Rasa holds the recent events of a
     long session only; the handoff actions build the agent's transcript, so they are sent the
-    whole session."""
-    if getattr(RemoteAction.run, "_bank_full_history", False):
+    whole session. Wraps `_run_action`, which sees the live tracker and its window (the action
+    itself only gets a copy)."""
+    if getattr(MessageProcessor._run_action, "_bank_whole_session", False):
         return
-    original = RemoteAction.run
+    original = MessageProcessor._run_action
 
-    async def run(self, output_channel, nlg, tracker, domain):
+    async def _run_action(self, action, tracker, output_channel, nlg, prediction):
         window = window_of(tracker)
-        if window is not None and self.name() in FULL_HISTORY_ACTIONS:
-            tracker = await window.full_session(tracker)
-        return await original(self, output_channel, nlg, tracker, domain)
+        if window is not None and action.name() in FULL_HISTORY_ACTIONS:
+            action = _WithWholeSession(action, window)
+        return await original(self, action, tracker, output_channel, nlg, prediction)
 
-    run._bank_full_history = True  # type: ignore[attr-defined]
-    RemoteAction.run = run
-
-    # Rasa runs an action on a copy of the tracker (with the prediction's events): the copy
-    # keeps the window it came from.
-    copy = DialogueStateTracker.copy
-
-    def copy_with_window(self):
-        copied = copy(self)
-        if window_of(self) is not None:
-            copied._bank_window = window_of(self)
-        return copied
-
-    DialogueStateTracker.copy = copy_with_window
+    _run_action._bank_whole_session = True  # type: ignore[attr-defined]
+    MessageProcessor._run_action = _run_action
 
 
 # -- 7. work Rasa repeats on every call, done once --------------------------------------
