@@ -63,9 +63,13 @@ def stored_form(event: Dict[str, Any]) -> Dict[str, Any]:
     return event
 
 
+def stored_key(stored_event: Dict[str, Any]) -> str:
+    """A canonical text form of an event as stored: equal dicts give equal keys."""
+    return json.dumps(stored_event, sort_keys=True, ensure_ascii=False, default=str)
+
+
 def event_key(event: Event) -> str:
-    """A canonical text form of the stored `event.as_dict()`: equal dicts give equal keys."""
-    return json.dumps(stored_form(event.as_dict()), sort_keys=True, ensure_ascii=False, default=str)
+    return stored_key(stored_form(event.as_dict()))
 
 
 def new_events(stored: List[Event], live: List[Event]) -> List[Event]:
@@ -136,24 +140,34 @@ def window_of(tracker: Any) -> Optional[Window]:
     return getattr(tracker, "_bank_window", None)
 
 
-def _is_session_start(event: Dict[str, Any]) -> bool:
-    return event.get("event") == "action" and event.get("name") == SESSION_START
+def _is_action(event: Dict[str, Any], name: str) -> bool:
+    return event.get("event") == "action" and event.get("name") == name
+
+
+def _latest_session_start(events: List[Dict[str, Any]]) -> Optional[int]:
+    for index in range(len(events) - 1, -1, -1):
+        if _is_action(events[index], SESSION_START):
+            return index
+    return None
 
 
 def _session_start(events: List[Dict[str, Any]]) -> int:
-    for index in range(len(events) - 1, -1, -1):
-        if _is_session_start(events[index]):
-            return index
-    return 0
+    """Where the latest session begins (0 for a conversation without a session start)."""
+    found = _latest_session_start(events)
+    return 0 if found is None else found
 
 
 def _turn_boundary(events: List[Dict[str, Any]], at_least: int) -> Optional[int]:
     """The first `action_listen` at or after `at_least`: a window starts where a turn does."""
     for index in range(max(at_least, 0), len(events)):
-        event = events[index]
-        if event.get("event") == "action" and event.get("name") == LISTEN:
+        if _is_action(events[index], LISTEN):
             return index
     return None
+
+
+def _fresh(tracker: DialogueStateTracker, window: "Window") -> List[Dict[str, Any]]:
+    """The events added to a handed-out tracker since, as they are stored."""
+    return [stored_form(event.as_dict()) for event in list(tracker.events)[window.handed_out:]]
 
 
 class WindowState(BaseModel):
@@ -217,26 +231,24 @@ class WindowedRedisTrackerStore(LinearMergeRedisTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker, timeout: Optional[float] = None) -> None:
         window = window_of(tracker)
-        current = self._read_window(tracker.sender_id) if window is not None else None
         if window is None or window.store is not self:  # not handed out by this store: the merge
             await super().save(tracker, timeout)
             self.red.delete(self._window_key(tracker.sender_id))
             return
+        current = self._read_window(tracker.sender_id)
         if current is None or current.count != window.state.count:
             self._save_after_another(tracker, window, timeout or self.record_exp)
             return
         await self.stream_events(tracker)
-        fresh = [stored_form(event.as_dict()) for event in list(tracker.events)[window.handed_out:]]
+        fresh = _fresh(tracker, window)
         state = window.state
         if fresh:
-            events = state.events + fresh
-            for index in range(len(fresh) - 1, -1, -1):  # a new session: the window starts there
-                if _is_session_start(fresh[index]):
-                    events = fresh[index:]
-                    state = WindowState(count=state.count, events=[])
-                    break
-            state = self._moved(tracker.sender_id, WindowState(count=state.count + len(fresh), prefix=state.prefix,
-                                                               events=events))
+            prefix, events = state.prefix, state.events + fresh
+            new_session = _latest_session_start(fresh)
+            if new_session is not None:  # the window starts with the new session
+                prefix, events = [], fresh[new_session:]
+            state = self._moved(tracker.sender_id,
+                                WindowState(count=state.count + len(fresh), prefix=prefix, events=events))
         self._write(tracker.sender_id, state, fresh, timeout or self.record_exp)
         window.state, window.handed_out = state, len(tracker.events)
 
@@ -247,9 +259,8 @@ class WindowedRedisTrackerStore(LinearMergeRedisTrackerStore):
         stored = self.red.get(key)
         dialogue = json.loads(stored) if stored else {"name": tracker.sender_id, "events": []}
         events: List[Dict[str, Any]] = dialogue.get("events") or []
-        since = {json.dumps(e, sort_keys=True) for e in events[window.state.count:]}
-        fresh = [stored_form(event.as_dict()) for event in list(tracker.events)[window.handed_out:]]
-        events += [e for e in fresh if json.dumps(e, sort_keys=True) not in since]
+        since = {stored_key(e) for e in events[window.state.count:]}
+        events += [e for e in _fresh(tracker, window) if stored_key(e) not in since]
         self.red.set(key, json.dumps({"name": dialogue.get("name"), "events": events}), ex=timeout)
         self.red.delete(self._window_key(tracker.sender_id))
         tracker._bank_window = None  # type: ignore[attr-defined]  # a second save merges
@@ -269,10 +280,9 @@ class WindowedRedisTrackerStore(LinearMergeRedisTrackerStore):
         """Appends events to the stored `{..., "events": [...]}` without reading it back."""
         tail = self.red.getrange(key, -3, -1)
         body = ", ".join(json.dumps(event) for event in fresh)
-        if tail == "[]}":
-            pipe.setrange(key, self.red.strlen(key) - 2, body + "]}")
-        elif tail.endswith("]}"):
-            pipe.setrange(key, self.red.strlen(key) - 2, ", " + body + "]}")
+        if tail.endswith("]}"):
+            separator = "" if tail == "[]}" else ", "
+            pipe.setrange(key, self.red.strlen(key) - 2, separator + body + "]}")
         else:  # not written by this store (events not last): rewritten once in its order
             dialogue = json.loads(self.red.get(key) or '{"events": []}')
             events = (dialogue.get("events") or []) + fresh
