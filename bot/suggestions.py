@@ -85,6 +85,8 @@ async def _suggest(agent: Any, message: UserMessage) -> List[Suggestion]:
     processor = agent.processor
     tracker = await processor.get_tracker(message.sender_id)
     parse = await processor.parse_message(message, tracker)
+    # Rasa records the message next (connectors/handoff.py): with its parse, not a second one.
+    message.parse_data = parse
     candidates = list(_candidates(parse))
     replies = await asyncio.gather(*(_reply_as(processor, tracker, message, parse, intent) for intent, _ in candidates))
     found: List[Suggestion] = []
@@ -138,6 +140,8 @@ def _copy_with_message(processor: Any, tracker: DialogueStateTracker, message: U
     events.append(UserUttered(message.text, chosen, parse.get("entities") or [], parse_data,
                               input_channel=message.input_channel, message_id=message.message_id,
                               metadata=dict(message.metadata or {}, **{PREVIEW_METADATA_KEY: True})))
+    # Built from events, not tracker.copy(): it carries no tracker-store window, so nothing
+    # could ever save it as this conversation.
     return DialogueStateTracker.from_events(tracker.sender_id, events, processor.domain.slots)
 
 

@@ -50,7 +50,7 @@ def decide(session: Session, handoff_id: str, suggestion_id: Optional[int], sent
     if chosen is None or chosen.handoff_id != handoff_id:
         raise errors.SuggestionNotFound()
     outcome = USED if _same(sent_text, chosen.text) else EDITED
-    if chosen.outcome == SHOWN or chosen.outcome == IGNORED:  # sent later than a newer message: still used
+    if chosen.outcome in (SHOWN, IGNORED):  # sent after a newer message came: still used
         chosen.outcome, chosen.decided_at, chosen.reply_message_id = outcome, reply.ts, reply.id
     # The other suggestions for the same message were not chosen.
     session.execute(update(Suggestion).where(
