@@ -2,7 +2,7 @@
 
   serve [--host H] [--port P]   run the desk (API + console); the Procfile uses this
   seed                          create the demo agents that are missing
-  create-agent USER --name N [--role agent|supervisor] [--queues general,cards]
+  create-agent USER --name N [--role agent|supervisor|content] [--queues general,cards]
                                 password read from AGENT_DESK_NEW_PASSWORD or a prompt
   set-queues USER general,cards replace the queues an agent serves (supervisors see every queue)
   rebuild-live                  rebuild the Redis live state from SQL and exit
@@ -17,6 +17,7 @@ import sys
 from typing import List, Optional
 
 from services.agent_desk.config import get_settings
+from services.agent_desk.security import ROLES
 
 
 def _session():
@@ -125,7 +126,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     create = commands.add_parser("create-agent", help="create an agent account")
     create.add_argument("username")
     create.add_argument("--name", required=True, help="display name")
-    create.add_argument("--role", default="agent", choices=("agent", "supervisor"))
+    create.add_argument("--role", default="agent", choices=ROLES)
     create.add_argument("--queues", default=get_settings().default_queue,
                         help="comma-separated queues the agent serves (default: the first queue)")
     create.set_defaults(func=cmd_create_agent)

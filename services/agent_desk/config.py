@@ -68,6 +68,14 @@ class DeskSettings(BaseSettings):
     # stay ready on SQL alone, see deploy/README.md "Probes").
     ready_requires_redis: bool = Field(True, env="AGENT_DESK_READY_REQUIRES_REDIS")
 
+    # The content studio (studio/): the git project whose content it edits, on which branch, and
+    # where its worktree, trained models and job logs live (default <RUN_DIR>/studio).
+    studio_project: Path = Field(PROJECT_ROOT, env="AGENT_DESK_STUDIO_PROJECT")
+    studio_branch: str = Field("content/studio", env="AGENT_DESK_STUDIO_BRANCH")
+    studio_dir: Optional[Path] = Field(None, env="AGENT_DESK_STUDIO_DIR")
+    # Rasa's HTTP API token (the same RASA_TOKEN Rasa is started with): the studio activates models.
+    rasa_token: str = Field("", env="RASA_TOKEN")
+
     class Config:
         env_file = str(PROJECT_ROOT / ".env")
         env_file_encoding = "utf-8"
@@ -86,6 +94,10 @@ class DeskSettings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{Path(self.run_dir) / 'agent_desk.db'}"
+
+    @property
+    def effective_studio_dir(self) -> Path:
+        return Path(self.studio_dir or Path(self.run_dir) / "studio")
 
     @property
     def effective_callback_url(self) -> str:

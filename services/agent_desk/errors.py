@@ -29,11 +29,12 @@ class DeskError(Exception):
     code = "bad_request"
     message = "请求无效"
 
-    def __init__(self, message: Optional[str] = None, *, code: Optional[str] = None):
+    def __init__(self, message: Optional[str] = None, *, code: Optional[str] = None, **extra: Any):
         super().__init__(message or self.message)
         self.message = message or self.message
         if code:
             self.code = code
+        self.extra = extra  # more fields of the error body (ErrorBodyOut), e.g. file and line
 
     headers: Optional[Dict[str, str]] = None
 
@@ -113,6 +114,22 @@ class LiveStateUnavailable(DeskError):
     status_code, code, message = 503, "live_state_unavailable", "实时服务暂不可用"
 
 
+class ContentInvalid(DeskError):
+    """A studio edit that would break a content file: nothing was saved (body: file, line)."""
+
+    status_code, code, message = 422, "content_invalid", "内容有误，未保存"
+
+
+class EditConflict(DeskError):
+    """Someone else changed the file since it was read: nothing was saved (body: diff)."""
+
+    status_code, code, message = 409, "edit_conflict", "其他人已修改了这个文件，请查看差异后重新编辑"
+
+
+class StudioUnavailable(DeskError):
+    status_code, code, message = 503, "studio_unavailable", "内容工作室暂不可用"
+
+
 def _body(code: str, message: str, **extra: Any) -> Dict[str, Any]:
     error: Dict[str, Any] = {"code": code, "message": message}
     error.update(extra)
@@ -122,7 +139,7 @@ def _body(code: str, message: str, **extra: Any) -> Dict[str, Any]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DeskError)
     async def _desk_error(_: Request, exc: DeskError) -> JSONResponse:
-        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(_body(exc.code, exc.message, **exc.extra), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -147,10 +164,12 @@ ERROR_DESCRIPTIONS = {
     403: "forbidden: the agent may not do this (another agent's handoff, a queue they do not serve, "
          "supervisors only)",
     404: "handoff_not_found / delivery_not_found / no_active_handoff / not_found",
-    409: "invalid_state / already_claimed / handoff_closed: not possible in the handoff's current state",
-    422: "validation_error (details say where) / unknown_queue",
+    409: "invalid_state / already_claimed / handoff_closed: not possible in the handoff's current state; "
+         "edit_conflict: a content file changed since it was read (diff, current_version)",
+    422: "validation_error (details say where) / unknown_queue / content_invalid (file, line)",
     429: "too_many_attempts: too many failed logins for this username from this address",
-    503: "core_banking_unavailable: core banking cannot be asked now (not connected, down, or a bad answer)",
+    503: "core_banking_unavailable: core banking cannot be asked now (not connected, down, or a bad answer); "
+         "studio_unavailable: the content studio's project or Rasa cannot be reached",
 }
 
 

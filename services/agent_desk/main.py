@@ -22,6 +22,7 @@ from services.agent_desk.errors import install_error_handlers, install_openapi_e
 from services.agent_desk.live import EventHub, LiveState
 from services.agent_desk.metrics import install_metrics
 from services.agent_desk.seed import seed_demo_agents
+from services.agent_desk.studio import Studio
 
 log = logging.getLogger("agent_desk")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -124,6 +125,7 @@ def create_app(settings: Optional[DeskSettings] = None, sender: Optional[Callbac
     app.state.live = live
     app.state.hub = hub
     app.state.delivery = delivery
+    app.state.studio = Studio.from_settings(settings)
     install_error_handlers(app)
     app.include_router(api_router)
     install_openapi_errors(app, route_errors(app))
@@ -135,7 +137,7 @@ def create_app(settings: Optional[DeskSettings] = None, sender: Optional[Callbac
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         path = request.url.path
-        if path.startswith("/console"):
+        if path.startswith(("/console", "/studio")):
             response.headers.setdefault("Content-Security-Policy", CONSOLE_CSP)
         if path.startswith(("/api", "/internal")):
             response.headers.setdefault("Cache-Control", "no-store")
@@ -145,6 +147,7 @@ def create_app(settings: Optional[DeskSettings] = None, sender: Optional[Callbac
     def root() -> RedirectResponse:
         return RedirectResponse("/console/")
 
+    app.mount("/studio", StaticFiles(directory=STATIC_DIR / "studio", html=True), name="studio")
     app.mount("/console", StaticFiles(directory=STATIC_DIR, html=True), name="console")
     install_metrics(app, settings.queue_names)  # GET /metrics + the outermost middleware (metrics.py)
     return app

@@ -57,7 +57,7 @@ class Agent(Base):
     id = Column(Integer, primary_key=True)
     username = Column(String(64), unique=True, nullable=False)
     display_name = Column(String(64), nullable=False)
-    role = Column(String(16), nullable=False, default="agent")  # agent | supervisor
+    role = Column(String(16), nullable=False, default="agent")  # agent | supervisor | content
     password_hash = Column(String(255), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)

@@ -369,6 +369,12 @@ class ErrorBodyOut(_Out):
     code: str = Field(..., description="e.g. not_authenticated, forbidden, handoff_not_found, validation_error")
     message: str
     details: Optional[List[ErrorDetailOut]] = Field(None, description="validation_error: what is wrong where")
+    # The content studio's answers (services/agent_desk/studio): where a content file is wrong,
+    # and on a conflict what the other editor changed since this one read the file.
+    file: Optional[str] = Field(None, description="content_invalid / edit_conflict: the project file")
+    line: Optional[int] = Field(None, description="content_invalid: the line to fix (1-based)")
+    diff: Optional[str] = Field(None, description="edit_conflict: unified diff, the version read → the current one")
+    current_version: Optional[str] = Field(None, description="edit_conflict: the file's version now")
 
 
 class ErrorOut(_Out):

@@ -17,7 +17,10 @@ JWT_ALGORITHM = "HS256"
 JWT_ISSUER = "agent-desk"
 JWT_AUDIENCE = "agent-desk"
 TOKEN_TYPE = "agent"
-ROLES = ("agent", "supervisor")
+ROLES = ("agent", "supervisor", "content")
+# Who may use what: the handoff console (customers' conversations) and the content studio.
+DESK_ROLES = frozenset({"agent", "supervisor"})
+STUDIO_ROLES = frozenset({"content", "supervisor"})
 
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2 ** 14, 8, 1
 

@@ -5,6 +5,7 @@
 | agent1      | agent1-demo      | agent      | general, cards, loans, wealth, complaints |
 | agent2      | agent2-demo      | agent      | general, loans                          |
 | supervisor1 | supervisor1-demo | supervisor | (every queue)                           |
+| content1    | content1-demo    | content    | (none: the content studio only)         |
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ DEMO_AGENTS: List[Tuple[str, str, str, str, Tuple[str, ...]]] = [
     ("agent1", "agent1-demo", "坐席 王芳", "agent", ("general", "cards", "loans", "wealth", "complaints")),
     ("agent2", "agent2-demo", "坐席 李明", "agent", ("general", "loans")),
     ("supervisor1", "supervisor1-demo", "班长 陈静", "supervisor", ()),
+    ("content1", "content1-demo", "内容编辑 赵敏", "content", ()),
 ]
 
 

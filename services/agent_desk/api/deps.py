@@ -14,8 +14,9 @@ from services.agent_desk import errors
 from services.agent_desk.config import DeskSettings
 from services.agent_desk.live import LiveState
 from services.agent_desk.models import Agent
-from services.agent_desk.security import decode_agent_token, service_token_matches
+from services.agent_desk.security import DESK_ROLES, STUDIO_ROLES, decode_agent_token, service_token_matches
 from services.agent_desk.service import Actor, HandoffDesk
+from services.agent_desk.studio import Studio
 
 
 def get_settings(request: Request) -> DeskSettings:
@@ -51,8 +52,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 LiveDep = Annotated[LiveState, Depends(get_live)]
 
 
-def load_agent(session: Session, settings: DeskSettings, token: Optional[str]) -> Agent:
-    """The agent behind an agent JWT; the role comes from the database, not from the token."""
+def load_user(session: Session, settings: DeskSettings, token: Optional[str]) -> Agent:
+    """The user behind a desk JWT, any role; the role comes from the database, not from the token."""
     if not token:
         raise errors.NotAuthenticated()
     claims = decode_agent_token(settings.jwt_secret, token)
@@ -60,6 +61,22 @@ def load_agent(session: Session, settings: DeskSettings, token: Optional[str]) -
     if agent is None or not agent.active:
         raise errors.NotAuthenticated("账号不可用", code="invalid_token")
     return agent
+
+
+def load_agent(session: Session, settings: DeskSettings, token: Optional[str]) -> Agent:
+    """An agent or supervisor: content users never see customers' handoffs."""
+    agent = load_user(session, settings, token)
+    if agent.role not in DESK_ROLES:
+        raise errors.Forbidden("此账号不能使用坐席工作台")
+    return agent
+
+
+def get_signed_in(session: SessionDep, settings: SettingsDep,
+                  credentials: Annotated[Credentials, Depends(_agent_bearer)]) -> Agent:
+    return load_user(session, settings, _token(credentials))
+
+
+SignedIn = Annotated[Agent, Depends(get_signed_in)]
 
 
 def get_current_agent(session: SessionDep, settings: SettingsDep, live: LiveDep,
@@ -70,6 +87,23 @@ def get_current_agent(session: SessionDep, settings: SettingsDep, live: LiveDep,
 
 
 CurrentAgent = Annotated[Agent, Depends(get_current_agent)]
+
+
+def get_studio_user(user: SignedIn) -> Agent:
+    """The content studio: content editors and supervisors."""
+    if user.role not in STUDIO_ROLES:
+        raise errors.Forbidden("仅内容编辑和班长可使用内容工作室")
+    return user
+
+
+StudioUser = Annotated[Agent, Depends(get_studio_user)]
+
+
+def get_studio(request: Request) -> Studio:
+    return request.app.state.studio
+
+
+StudioDep = Annotated[Studio, Depends(get_studio)]
 
 
 def get_supervisor(agent: CurrentAgent) -> Agent:

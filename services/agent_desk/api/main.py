@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 
-from services.agent_desk.api.routes import audit, auth, desk, handoffs, health, internal, live, wrap_up
+from services.agent_desk.api.routes import audit, auth, desk, handoffs, health, internal, live, studio, wrap_up
 
 api_router = APIRouter()
-for module in (health, auth, handoffs, desk, audit, wrap_up, internal, live):
+for module in (health, auth, handoffs, desk, audit, wrap_up, internal, live, studio):
     api_router.include_router(module.router)

@@ -21,6 +21,7 @@ import requests
 from bot.redis_setup import embedded_server_command, port_is_open
 from bot.settings import PROJECT_ROOT
 from tests.support.net import answers_ok, free_port
+from tests.support.studio import content_repo
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "desk"
 
@@ -152,6 +153,10 @@ class DeskProcess:
             "AGENT_DESK_LIVE_CHECK_SECONDS": "0.5",
             "AGENT_DESK_SEED_DEMO": "true", "AGENT_DESK_EXPOSE_DOCS": "true",
         })
+        if "AGENT_DESK_STUDIO_PROJECT" not in extra:
+            # The content studio edits a branch of its project: never the repository under test.
+            env["AGENT_DESK_STUDIO_PROJECT"] = str(content_repo(Path(run_dir) / f"studio-project-{port}"))
+            env["AGENT_DESK_STUDIO_DIR"] = str(Path(run_dir) / f"studio-{port}")
         env.update(extra)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / "logs").mkdir(exist_ok=True)

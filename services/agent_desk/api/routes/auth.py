@@ -3,10 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from services.agent_desk import errors
-from services.agent_desk.api.deps import CurrentAgent, LiveDep, SessionDep, SettingsDep
+from services.agent_desk.api.deps import LiveDep, SessionDep, SettingsDep, SignedIn
 from services.agent_desk.models import Agent, AuditEvent
 from services.agent_desk.schemas import AgentOut, LoginIn, TokenOut
-from services.agent_desk.security import DUMMY_HASH, issue_agent_token, verify_password
+from services.agent_desk.security import DESK_ROLES, DUMMY_HASH, issue_agent_token, verify_password
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -25,7 +25,8 @@ def login(body: LoginIn, request: Request, session: SessionDep, settings: Settin
         session.commit()
         raise errors.InvalidCredentials()
     live.login_succeeded(username, client)
-    live.touch_presence(agent)
+    if agent.role in DESK_ROLES:  # a content editor is not an agent taking handoffs
+        live.touch_presence(agent)
     session.add(AuditEvent(actor_type="agent", actor=agent.username, action="login", detail={"ip": client}))
     session.commit()
     token = issue_agent_token(settings.jwt_secret, agent.username, agent.role, agent.display_name,
@@ -34,12 +35,12 @@ def login(body: LoginIn, request: Request, session: SessionDep, settings: Settin
 
 
 @router.get("/me", response_model=AgentOut)
-def me(agent: CurrentAgent) -> AgentOut:
+def me(agent: SignedIn) -> AgentOut:
     return AgentOut.from_orm(agent)
 
 
 @router.post("/logout", response_model=AgentOut)
-def logout(agent: CurrentAgent, live: LiveDep) -> AgentOut:
+def logout(agent: SignedIn, live: LiveDep) -> AgentOut:
     """Marks the agent offline (the token itself expires on its own)."""
     live.drop_presence(agent.username)
     return AgentOut.from_orm(agent)
