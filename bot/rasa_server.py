@@ -1,4 +1,4 @@
-"""The Rasa server as the Procfile starts it: Rasa's own command line plus seven guards.
+"""The Rasa server as the Procfile starts it: Rasa's own command line plus eight guards.
 
 `python -m bot.rasa_server run ...` is `python -m rasa run ...` with the guards installed.
 Each fixes a failure of stock Rasa 3.6 that was observed on this project's stack (the
@@ -27,8 +27,8 @@ tests are in tests/reliability/; behaviour and guarantees: docs/reliability.md).
    longer on a busy machine, during which the event loop answers nobody (WeChat webhooks
    then missed their 5 s). Once the agent is loaded, its objects are moved to the
    collector's permanent generation (gc.freeze), so collections only walk what turns
-   create. A model replaced at run time (PUT /model) stays frozen, i.e. is never freed:
-   restart the server to change models in production.
+   create. A model replaced at run time (PUT /model) is freed by guard 8 (one full
+   collection after the switch).
 5. Checking the action server's answers: stock Rasa validates every answer with
    `jsonschema.validate`, which first re-checks Rasa's own schema against the JSON-Schema
    meta-schema, on every custom action (two thirds of such a turn's CPU, measured with
@@ -40,6 +40,18 @@ tests are in tests/reliability/; behaviour and guarantees: docs/reliability.md).
    agent's transcript is complete.
 7. Work repeated on every call: the graph runner's walk of the model graph (every parse and
    prediction) and the event-type lookup (every event read) are remembered.
+8. A model replaced with `PUT /model` in every worker: with several Sanic workers
+   (SANIC_WORKERS) stock Rasa loads the new model only in the worker that got the request;
+   the others keep answering with the old one. With the guard a successful `PUT /model`
+   ({"model_file": <path>}) also records the model in Redis (`<prefix>:rasa:active-model`,
+   {"path", "changed_at", "base"}), and every worker of every Rasa process started with the
+   same `--model` ("base") checks that record every MODEL_CHECK_SECONDS in a background task
+   and loads the model the way Rasa's `PUT /model` does when it is not the one it runs (the
+   files are read in a thread, so the worker keeps answering meanwhile). A process started
+   with another `--model` (a new deployment) ignores an older record. The replaced model is
+   freed (guard 4's frozen objects are unfrozen and collected once, a few seconds after the
+   switch). `PUT /model` with `model_server` or `remote_storage`, and `DELETE /model`, still
+   reach one worker only.
 
 Before any of them, `--cors "*"` is refused: browser origins are an allow-list
 (ALLOWED_ORIGINS, bot/settings.py).
@@ -52,7 +64,9 @@ import gc
 import itertools
 import json
 import logging
+import os
 import sys
+from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import redis
@@ -188,6 +202,15 @@ def _guard_rest_answers() -> None:
         app.register_middleware(_refuse_unstored_messages, "response")
         # Rasa loads the agent in a before_server_start listener; this one runs after it.
         app.register_listener(_freeze_loaded_model, "after_server_start")
+        # Guard 8: PUT /model recorded in Redis, and followed by every worker.
+        app.ctx.bank_endpoints = kwargs.get("endpoints")
+        app.register_middleware(_record_replaced_model, "response")
+        app.register_listener(_start_model_watch, "after_server_start")
+        app.register_listener(_stop_model_watch, "before_server_stop")
+        from bot.settings import get_settings
+
+        if get_settings().rasa_worker_header:  # tests: which worker answered
+            app.register_middleware(_worker_header, "response")
         return app
 
     configure_app._bank_guarded = True  # type: ignore[attr-defined]
@@ -394,8 +417,170 @@ def _cache_per_call_lookups() -> None:
         Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
+# -- 8. a model replaced with PUT /model, in every worker -------------------------------
+MODEL_CHECK_SECONDS = 2.0
+# After a switch, the turns still running on the old model finish before it is freed.
+OLD_MODEL_GRACE_SECONDS = 5.0
+_base_model: Optional[str] = None  # this server's --model (set by main())
+
+
+def active_model_key() -> str:
+    from connectors.common import redis_key
+
+    return redis_key("rasa", "active-model")
+
+
+def base_model() -> str:
+    """The model this server was started with (`--model`, else RASA_MODEL), as a real path: a
+    link such as the image's models/current.tar.gz names the trained file it points to."""
+    return _base_model or os.path.realpath(os.environ.get("RASA_MODEL") or "models")
+
+
+def model_argument(argv: List[str]) -> Optional[str]:
+    for flag in ("--model", "-m"):
+        if flag in argv[:-1]:
+            return os.path.realpath(argv[argv.index(flag) + 1])
+    for arg in argv:
+        if arg.startswith("--model="):
+            return os.path.realpath(arg.split("=", 1)[1])
+    return None
+
+
+class ModelState:
+    """The model a worker runs: its path and the Redis record it follows (None: its --model)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.applied: Optional[Dict[str, Any]] = None
+        self.failed: Optional[Dict[str, Any]] = None
+        self.switching = False
+
+
+def _model_state(app: Any) -> ModelState:
+    state = getattr(app.ctx, "bank_model", None)
+    if state is None:
+        state = app.ctx.bank_model = ModelState(base_model())
+    return state
+
+
+async def _record_replaced_model(request: Any, response: Any) -> Any:
+    if request.method != "PUT" or request.path != "/model" or getattr(response, "status", None) != 204:
+        return None
+    body = request.json if isinstance(request.json, dict) else {}
+    if body.get("model_server") or body.get("remote_storage") or not body.get("model_file"):
+        logger.warning("PUT /model from a model server or remote storage: loaded in this worker only")
+        return None
+    path = str(body["model_file"])
+    path = os.path.abspath(path) if os.path.exists(path) else path
+    record = {"path": path, "changed_at": datetime.now(timezone.utc).isoformat(), "base": base_model()}
+    state = _model_state(request.app)
+    state.path, state.applied, state.failed = path, record, None
+    _free_old_model_later(request.app)
+    try:
+        from connectors.common import redis_client
+
+        await redis_client().set(active_model_key(), json.dumps(record, ensure_ascii=False))
+    except Exception as exc:
+        logger.error("model %s loaded in one worker, but not recorded for the others: %r", path, exc)
+        from sanic import response as sanic_response
+
+        return sanic_response.json({"error": {
+            "code": "model_not_shared",
+            "message": "The model was loaded by one worker only: Redis is unreachable. Try again.",
+        }}, status=503)
+    logger.info("model %s active: recorded for every worker (%s)", path, active_model_key())
+    return None
+
+
+async def _load_like_put_model(app: Any, path: str) -> Any:
+    """What Rasa's PUT /model does (rasa.server: _load_agent, then the lock store kept), with
+    the model's files read in a thread so that this worker's event loop keeps serving."""
+    import rasa.server
+
+    endpoints = getattr(app.ctx, "bank_endpoints", None)
+
+    def load() -> Any:
+        return asyncio.run(rasa.server._load_agent(model_path=path, endpoints=endpoints))
+
+    new_agent = await asyncio.get_running_loop().run_in_executor(None, load)
+    new_agent.lock_store = app.ctx.agent.lock_store
+    return new_agent
+
+
+async def _follow_active_model(app: Any) -> None:
+    """One check: load the recorded model if this worker runs another one."""
+    from connectors.common import redis_client
+
+    state = _model_state(app)
+    raw = await redis_client().get(active_model_key())
+    if not raw:
+        return
+    record = json.loads(raw)
+    if record.get("base") != base_model() or record == state.applied or record == state.failed:
+        return
+    if state.applied is None and record.get("path") == state.path:
+        state.applied = record  # started with the recorded model already
+        return
+    logger.info("worker %d: loading model %s (PUT /model at %s)", os.getpid(), record["path"],
+                record.get("changed_at"))
+    try:
+        new_agent = await _load_like_put_model(app, record["path"])
+    except Exception as exc:  # ErrorResponse from Rasa, a missing file: keep the current model
+        logger.error("worker %d: could not load model %s: %s", os.getpid(), record["path"], exc)
+        state.failed = record
+        return
+    app.ctx.agent = new_agent
+    state.path, state.applied, state.failed = record["path"], record, None
+    logger.info("worker %d: now running model %s", os.getpid(), record["path"])
+    _free_old_model_later(app)
+
+
+async def _watch_active_model(app: Any) -> None:
+    complained = False
+    while True:
+        await asyncio.sleep(MODEL_CHECK_SECONDS)
+        try:
+            await _follow_active_model(app)
+            complained = False
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Redis away: the next check tries again
+            if not complained:
+                logger.warning("worker %d: cannot check the active model: %r", os.getpid(), exc)
+                complained = True
+
+
+async def _start_model_watch(app: Any, _loop: Any) -> None:
+    _model_state(app)
+    app.ctx.bank_model_watch = asyncio.ensure_future(_watch_active_model(app))
+
+
+async def _stop_model_watch(app: Any, _loop: Any) -> None:
+    task = getattr(app.ctx, "bank_model_watch", None)
+    if task is not None:
+        task.cancel()
+
+
+def _free_old_model_later(app: Any) -> None:
+    """Guard 4 froze the old model's objects; unfreeze, collect and freeze again (the new
+    model) once the turns that still use the old one are over: one full collection."""
+    async def refreeze() -> None:
+        await asyncio.sleep(OLD_MODEL_GRACE_SECONDS)
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        logger.info("worker %d: replaced model freed; %d objects frozen", os.getpid(), gc.get_freeze_count())
+
+    asyncio.ensure_future(refreeze())
+
+
+async def _worker_header(request: Any, response: Any) -> None:
+    if response is not None:
+        response.headers["X-Rasa-Worker"] = str(os.getpid())
+
+
 def install() -> None:
-    """Installs the guards (idempotent; the fourth is registered with guard 2's app) and the
+    """Installs the guards (idempotent; the fourth and eighth are registered with guard 2's app) and the
     conversation helpers: several questions in one message become several turns
     (bot/several_questions.py); a button's title typed means the button (bot/typed_buttons.py);
     an unsure message that fits the current topic is about it (bot/in_context.py); the same
@@ -428,7 +613,9 @@ def refuse_wildcard_origins(argv: List[str]) -> None:
 
 
 def main() -> None:
+    global _base_model
     refuse_wildcard_origins(sys.argv)
+    _base_model = model_argument(sys.argv)
     install()
     from rasa.__main__ import main as rasa_main
 

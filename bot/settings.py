@@ -46,6 +46,11 @@ class Settings(BaseSettings):
 
     database_url: Optional[str] = Field(None, description="SQLAlchemy URL; unset = SQLite under .run/")
 
+    # Read by Rasa itself (its Sanic workers); `python -m bot run` sets it to the number of
+    # cores (bot/stack.py). A string: Rasa falls back to one worker on a bad value, so do we.
+    sanic_workers: str = Field("", description="Rasa's Sanic workers; unset = 1 (Rasa's default)")
+    rasa_worker_header: bool = Field(False, description="tests: Rasa answers with `X-Rasa-Worker: <pid>`")
+
     class Config:
         env_file = str(PROJECT_ROOT / ".env")
         env_file_encoding = "utf-8"
@@ -68,3 +73,12 @@ def allowed_origins(settings: Optional[Settings] = None) -> List[str]:
     if "*" in origins:
         raise ValueError("ALLOWED_ORIGINS may not contain '*': list the origins the chat page is served from")
     return origins
+
+
+def sanic_workers(settings: Optional[Settings] = None) -> int:
+    """How many Sanic workers Rasa runs (SANIC_WORKERS, as rasa.core.utils reads it)."""
+    value = (settings or get_settings()).sanic_workers.strip()
+    try:
+        return max(1, int(value)) if value else 1
+    except ValueError:
+        return 1

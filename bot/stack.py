@@ -35,6 +35,23 @@ SIGNING_ONLY_VARIABLES = frozenset({"CORE_BANKING_JWT_PRIVATE_KEY"})
 DESK_TOKEN_PROCESSES = frozenset({"core_banking", "agent_desk"})
 DESK_TOKEN_VARIABLE = "CORE_BANKING_DESK_TOKEN"
 
+# Rasa's Sanic workers when SANIC_WORKERS is unset: one per core, at most this many (each
+# worker loads its own model, ≈1 GB: docs/performance.md "Issue 13 item 2").
+MAX_DEFAULT_SANIC_WORKERS = 4
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, else os.cpu_count())."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def default_sanic_workers() -> int:
+    return min(MAX_DEFAULT_SANIC_WORKERS, available_cores())
+
+
 @dataclass(frozen=True)
 class Ports:
     rasa: int = 5005
@@ -78,6 +95,9 @@ class StackConfig:
             "PYTHONUNBUFFERED": "1",
         })
         env.update(self.extra_env)
+        # Every core for Rasa unless SANIC_WORKERS says otherwise (Rasa reads it itself).
+        if not env.get("SANIC_WORKERS", "").strip():
+            env["SANIC_WORKERS"] = str(default_sanic_workers())
         env.setdefault("ALLOWED_ORIGINS", " ".join(own_origins(self.ports.rasa)))
         # A development stack: demo agents (agent1/agent2/supervisor1) and the desk's API docs.
         env.setdefault("AGENT_DESK_SEED_DEMO", "true")

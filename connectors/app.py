@@ -40,16 +40,33 @@ socket.io (path /webhooks/app/socket.io/, the protocol Rasa Webchat speaks):
 
 Pushing outside a request (e.g. an agent's reply during human handoff):
   `await connectors.app.push_to_customer("app-C1001", {"text": "..."})` emits `bot_uttered`
-  to the customer's connected sockets (when called inside the Rasa process and a socket is
-  connected), otherwise appends to the Redis list `<prefix>:app:outbox:<sender>` (TTL
-  outbox_ttl_seconds) that `GET /webhooks/app/messages` drains. From another process the
-  outbox path is used; Rasa's HTTP API with `?output_channel=app` (or `latest`) goes through
+  to the customer's connected sockets when there is one, otherwise appends to the Redis list
+  `<prefix>:app:outbox:<sender>` (TTL outbox_ttl_seconds) that `GET /webhooks/app/messages`
+  drains. Rasa's HTTP API with `?output_channel=app` (or `latest`) goes through
   `AppInput.get_output_channel()`, which does the same.
+
+Several workers, several Rasa processes (docs/performance.md, deploy/README.md): the socket.io
+server is shared through Redis (the tracker store's Redis, REDIS_URL) with python-socketio's
+AsyncRedisManager on the pub/sub channel `<prefix>:socketio`, so an emit to a customer's room
+from any Sanic worker of any Rasa process (or from another process with this module) reaches
+the worker that holds the socket. Which customers have a live socket anywhere is kept in
+Redis too: the sorted set `<prefix>:app:live:<sender>` holds the socket ids, each with an
+expiry its worker renews every LIVE_SOCKET_REFRESH_SECONDS (removed on disconnect; a crashed
+worker's entries lapse after LIVE_SOCKET_TTL_SECONDS). Engine.IO's long-polling transport
+keeps a session in one worker's memory, which a second worker of the same process cannot
+serve (they share one listening socket), so with SANIC_WORKERS > 1 the server accepts the
+websocket transport only (clients connect with `transports: ["websocket"]`; a polling
+request is refused with 400 instead of a session that breaks at random); with one worker
+both transports are accepted and polling clients need a sticky load balancer (deploy/nginx).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import time
+import uuid
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 from urllib.parse import parse_qs
@@ -59,12 +76,12 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Ou
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 from actions.knowledge import fragment
-from bot.settings import allowed_origins, get_settings
+from bot.settings import allowed_origins, get_settings, sanic_workers
 from bot.identity import Customer, InvalidCustomerToken, verify_customer_token
-from connectors.common import bearer_token, http_session, redis_client, redis_key
+from connectors.common import bearer_token, http_session, redis_client, redis_key, redis_url
 from connectors.handoff import with_handoff_routing
 from connectors.login_throttle import DEFAULT_MAX_FAILURES, DEFAULT_WINDOW_SECONDS, LoginThrottle
 
@@ -79,6 +96,10 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Keys of a Rasa bot message that the app understands; anything else is dropped.
 MESSAGE_KEYS = ("text", "buttons", "quick_replies", "image", "attachment", "custom", "elements")
 
+# A socket's entry in `<prefix>:app:live:<sender>` lasts this long unless its worker renews it.
+LIVE_SOCKET_TTL_SECONDS = 45
+LIVE_SOCKET_REFRESH_SECONDS = 15
+
 _active_channel: Optional["AppInput"] = None
 
 
@@ -88,6 +109,66 @@ def sender_for_customer(customer_id: str) -> str:
 
 def outbox_key(sender_id: str) -> str:
     return redis_key("app", "outbox", sender_id)
+
+
+def live_key(sender_id: str) -> str:
+    return redis_key("app", "live", sender_id)
+
+
+def socketio_channel() -> str:
+    """The Redis pub/sub channel the socket.io servers share (one per key prefix)."""
+    return redis_key("socketio")
+
+
+class SharedSocketManager(AsyncRedisManager):
+    """python-socketio's Redis manager, safe to create before Sanic forks its workers.
+
+    The manager tells its own messages from other servers' by `host_id`, drawn when it is
+    created; Rasa creates the channel (and this manager) in the parent process, so every
+    forked worker would carry the same id and ignore the others' emits. Here the id (and the
+    Redis connection) belong to the process that uses them: a new id after a fork."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._owner_pid = os.getpid()
+        super().__init__(*args, **kwargs)
+
+    def _check_process(self) -> None:
+        if self._owner_pid != os.getpid():
+            self._owner_pid = os.getpid()
+            self._own_host_id = uuid.uuid4().hex
+            self.connected, self.redis, self.pubsub = False, None, None
+
+    @property
+    def host_id(self) -> str:  # type: ignore[override]
+        self._check_process()
+        return self._own_host_id
+
+    @host_id.setter
+    def host_id(self, value: str) -> None:
+        self._own_host_id = value
+
+
+def _shared_manager(write_only: bool = False) -> SharedSocketManager:
+    # No socket_timeout: the subscriber waits on pub/sub for as long as nothing is published.
+    return SharedSocketManager(redis_url(), channel=socketio_channel(), write_only=write_only,
+                               redis_options={"socket_connect_timeout": 3})
+
+
+_write_only_managers: Dict[int, SharedSocketManager] = {}
+
+
+def _publisher() -> SharedSocketManager:
+    """For processes without the app channel: emits through Redis only (one per event loop)."""
+    loop_id = id(asyncio.get_running_loop())
+    manager = _write_only_managers.get(loop_id)
+    if manager is None:
+        manager = _write_only_managers[loop_id] = _shared_manager(write_only=True)
+    return manager
+
+
+async def has_live_socket(sender_id: str) -> bool:
+    """Whether the customer has a connected socket in any worker of any Rasa process."""
+    return bool(await redis_client().zcount(live_key(sender_id), time.time(), "+inf"))
 
 
 def app_message(message: Dict[str, Any]) -> Dict[str, Any]:
@@ -113,8 +194,12 @@ async def push_to_customer(sender_id: str, message: Dict[str, Any]) -> str:
     emitted to a connected socket, "outbox" if it was queued for `GET /webhooks/app/messages`.
     """
     channel = _active_channel
-    if channel is not None and channel.sio is not None and channel.has_live_socket(sender_id):
-        await channel.sio.emit(channel.bot_message_evt, socket_message(message), room=sender_id)
+    if await has_live_socket(sender_id):
+        # Through Redis: the worker (of whichever Rasa process) that holds the socket emits it.
+        if channel is not None and channel.sio is not None:
+            await channel.sio.emit(channel.bot_message_evt, socket_message(message), room=sender_id)
+        else:
+            await _publisher().emit("bot_uttered", socket_message(message), room=sender_id, namespace="/")
         return "socket"
     ttl = channel.outbox_ttl_seconds if channel is not None else DEFAULT_OUTBOX_TTL_SECONDS
     key = outbox_key(sender_id)
@@ -175,10 +260,11 @@ class AppSocketOutput(OutputChannel):
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         shaped = socket_message(message)
         if shaped:
-            await self.sio.emit(self.bot_message_evt, shaped, room=self.sid)
+            await self.sio.emit(self.bot_message_evt, shaped, room=self.sid, ignore_queue=True)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self.sio.emit(self.bot_message_evt, {"text": text}, room=self.sid)
+        # The socket is this worker's (the message came in on it): not through Redis.
+        await self.sio.emit(self.bot_message_evt, {"text": text}, room=self.sid, ignore_queue=True)
 
 
 class MessageRejected(Exception):
@@ -220,17 +306,68 @@ class AppInput(InputChannel):
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
         self.sio: Optional[AsyncServer] = None
+        # This worker's sockets: socket id -> sender id (their entries in the live set).
+        self.local_sockets: Dict[str, str] = {}
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         return AppPushOutput()
 
-    def has_live_socket(self, sender_id: str) -> bool:
-        if self.sio is None:
-            return False
-        try:
-            return any(True for _ in self.sio.manager.get_participants("/", sender_id))
-        except (KeyError, ValueError):
-            return False
+    @staticmethod
+    def socket_transports() -> List[str]:
+        """Long polling needs every request of a session in one worker: one worker only."""
+        return ["polling", "websocket"] if sanic_workers() <= 1 else ["websocket"]
+
+    async def socket_opened(self, sid: str, sender_id: str) -> None:
+        self.local_sockets[sid] = sender_id
+        now = time.time()
+        key = live_key(sender_id)
+        async with redis_client().pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, "-inf", now)
+            pipe.zadd(key, {sid: now + LIVE_SOCKET_TTL_SECONDS})
+            pipe.expire(key, LIVE_SOCKET_TTL_SECONDS)
+            await pipe.execute()
+
+    async def socket_closed(self, sid: str) -> None:
+        sender_id = self.local_sockets.pop(sid, None)
+        if sender_id is not None:
+            await redis_client().zrem(live_key(sender_id), sid)
+
+    async def renew_live_sockets(self) -> None:
+        """Renews this worker's entries in the live sets, every LIVE_SOCKET_REFRESH_SECONDS."""
+        while True:
+            await asyncio.sleep(LIVE_SOCKET_REFRESH_SECONDS)
+            if not self.local_sockets:
+                continue
+            expiry = time.time() + LIVE_SOCKET_TTL_SECONDS
+            try:
+                async with redis_client().pipeline(transaction=False) as pipe:
+                    for sid, sender_id in list(self.local_sockets.items()):
+                        pipe.zadd(live_key(sender_id), {sid: expiry})
+                        pipe.expire(live_key(sender_id), LIVE_SOCKET_TTL_SECONDS)
+                    await pipe.execute()
+            except Exception as exc:  # Redis away: try again next round
+                logger.warning("app channel: could not renew %d live sockets: %r", len(self.local_sockets), exc)
+
+    async def start_worker(self, app: Any, _loop: Any) -> None:
+        """Per Sanic worker, after it starts: subscribe to the shared socket.io channel now
+        (not at this worker's first connection) and keep the live-socket entries fresh."""
+        sio = self.sio
+        if sio is None:
+            return
+        if not sio.manager_initialized:
+            sio.manager_initialized = True
+            sio.manager.initialize()
+        self._renewal = asyncio.ensure_future(self.renew_live_sockets())
+
+    async def stop_worker(self, app: Any, _loop: Any) -> None:
+        renewal = getattr(self, "_renewal", None)
+        if renewal is not None:
+            renewal.cancel()
+        for sid in list(self.local_sockets):
+            try:
+                await self.socket_closed(sid)
+            except Exception:  # shutting down; the entries lapse on their own
+                break
 
     # --- validation shared by REST and socket.io -------------------------------------------
     def check_text(self, text: Any) -> str:
@@ -257,10 +394,12 @@ class AppInput(InputChannel):
         global _active_channel
         on_new_message = with_handoff_routing(on_new_message)  # a person's conversations reach the desk
         # An explicit allow-list: [] would switch the origin check off, "*" would allow any site.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=allowed_origins())
+        # Shared across workers and Rasa processes through Redis (module docstring).
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=allowed_origins(),
+                          client_manager=_shared_manager(), transports=self.socket_transports())
         self.sio = sio
         _active_channel = self
-        bp = _SocketBlueprint(sio, SOCKETIO_PATH, "app_webhook", __name__)
+        bp = _SocketBlueprint(sio, SOCKETIO_PATH, "app_webhook", __name__, channel=self)
 
         def unauthorized(message: str) -> HTTPResponse:
             return response.json({"error": "unauthorized", "message": message}, status=401,
@@ -353,11 +492,16 @@ class AppInput(InputChannel):
             sender_id = sender_for_customer(customer.customer_id)
             await sio.save_session(sid, {"token": customer.token, "sender_id": sender_id})
             await sio.enter_room(sid, sender_id)
+            await self.socket_opened(sid, sender_id)
+
+        @sio.on("disconnect")
+        async def disconnect(sid: str, *_reason: Any) -> None:
+            await self.socket_closed(sid)
 
         @sio.on("session_request")
         async def session_request(sid: str, data: Any = None) -> None:
             session = await sio.get_session(sid)
-            await sio.emit("session_confirm", session["sender_id"], room=sid)
+            await sio.emit("session_confirm", session["sender_id"], room=sid, ignore_queue=True)
 
         @sio.on(self.user_message_evt)
         async def handle_message(sid: str, data: Any) -> None:
@@ -366,13 +510,13 @@ class AppInput(InputChannel):
                 customer = verify_customer_token(session.get("token"))
             except InvalidCustomerToken:
                 await sio.emit("error", {"error": "unauthorized", "message": fragment("app_session_expired")},
-                               room=sid)
+                               room=sid, ignore_queue=True)
                 await sio.disconnect(sid)
                 return
             try:
                 text = self.check_text(data.get("message") if isinstance(data, dict) else data)
             except MessageRejected as exc:
-                await sio.emit("error", exc.body(), room=sid)
+                await sio.emit("error", exc.body(), room=sid, ignore_queue=True)
                 return
             output = AppSocketOutput(sio, sid, self.bot_message_evt)
             await on_new_message(self.user_message(text, customer, output))
@@ -394,11 +538,17 @@ async def _static_file(name: str) -> HTTPResponse:
 class _SocketBlueprint(Blueprint):
     """Attaches the socket.io server to the Sanic app when the blueprint is registered."""
 
-    def __init__(self, sio: AsyncServer, socketio_path: str, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, sio: AsyncServer, socketio_path: str, *args: Any, channel: Optional[AppInput] = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ctx.sio = sio
         self.ctx.socketio_path = socketio_path
+        self.ctx.channel = channel
 
     def register(self, app: Any, options: Dict[str, Any]) -> None:
         self.ctx.sio.attach(app, self.ctx.socketio_path)
+        channel = self.ctx.channel
+        if channel is not None:  # run in every Sanic worker
+            app.register_listener(channel.start_worker, "after_server_start")
+            app.register_listener(channel.stop_worker, "before_server_stop")
         super().register(app, options)

@@ -12,12 +12,17 @@ once - the bot messages recorded for each turn are exactly the answer the custom
 for concurrent conversations whose turns alternate between the servers, for a message
 that reaches one server while the other still works on the same conversation, and for two
 messages of one conversation arriving at both servers at the same moment (the lock store
-guard in bot/rasa_server.py; without it some of those turns were lost).
+guard in bot/rasa_server.py; without it some of those turns were lost). And the app
+channel's socket.io is shared by the servers through Redis: an agent's reply delivered
+through either Rasa server reaches a customer's socket that nginx put on one of them.
 """
 from __future__ import annotations
 
+import asyncio
+import re
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
@@ -33,6 +38,8 @@ from tests.reliability.helpers import (
     KIND_MESSAGE, login, new_sender, set_core_banking_faults, stop_together, wait_until,
 )
 from tests.reliability.nginx import Nginx, nginx_binary
+from tests.fakes.fake_core_banking import mint_customer_token
+from tests.support.socketio_ws import CustomerSocket
 from tests.support.stack import ARTIFACTS, RunningStack, build_stack, free_port
 
 pytestmark = pytest.mark.stack
@@ -238,3 +245,48 @@ def test_simultaneous_messages_of_one_conversation_on_both_servers_are_both_kept
         assert sorted(order) == sorted(texts), (round_number, order)
         conversation.turns = sorted(turns, key=lambda turn: order.index(turn.text))
         assert_every_turn_kept_once_in_order(stack, conversation)
+
+
+def socket_upstream(nginx: Nginx, timeout: float = 10) -> str:
+    """The Rasa server nginx passed the (closed) websocket to: its 101 line in the access log."""
+    pattern = re.compile(r'^\S+ \d+ "GET /webhooks/app/socket.io/" 101 "([^"]+)" \S+$')
+    return wait_until(lambda: next((m.group(1) for line in nginx.access_log.read_text().splitlines()
+                                    for m in [pattern.match(line)] if m), None),
+                      timeout=timeout, what="the websocket in nginx's access log")
+
+
+def test_an_agent_reply_through_either_server_reaches_a_socket_held_by_one(cluster):
+    """The customer's socket.io connection (websocket, through nginx) is held by one Rasa
+    server; the agent desk's callback with the agent's replies reaches each server directly.
+    Both replies arrive on the socket, once each: the one through the other server via Redis."""
+    stack, nginx = cluster
+    customer = "C7" + uuid.uuid4().hex[:6]
+    sender = f"app-{customer}"
+    token = mint_customer_token(stack.env["CORE_BANKING_JWT_PRIVATE_KEY"], customer)  # as core banking signs
+    texts = {server: f"客服小王（经 {server}）：您好" for server in ("rasa", "rasa-2")}
+
+    def agent_reply(server: str) -> requests.Response:
+        return requests.post(f"{stack.url(server)}/webhooks/handoff/agent_message", timeout=30,
+                             headers={"Authorization": f"Bearer {stack.env['AGENT_DESK_SERVICE_TOKEN']}"},
+                             json={"handoff_id": "h-" + uuid.uuid4().hex[:8], "conversation_id": sender,
+                                   "channel": "app", "text": texts[server], "agent": "agent2"})
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        socket = await CustomerSocket().connect(nginx.rasa_url, token)
+        try:
+            await socket.client.emit("session_request", {})
+            assert await socket.next_event("session_confirm") == sender
+            for server in texts:
+                response = await loop.run_in_executor(None, agent_reply, server)
+                assert response.status_code == 200 and response.json() == {"delivered": True}, response.text
+            return await socket.texts_until(list(texts.values()), 15)
+        finally:
+            await socket.close()
+
+    received = asyncio.run(scenario())
+    assert sorted(received) == sorted(texts.values()), received  # both, once each
+    holder = socket_upstream(nginx)
+    other = next(server for server in texts if stack.url(server).replace("http://", "") != holder)
+    assert texts[other] in received, (holder, other, received)
+    print(f"\n[scale-out] socket held by {holder}; the reply through {other} reached it too")
