@@ -94,6 +94,7 @@ from connectors.common import env_float, redis_client, redis_key
 from connectors.core_banking_client import binding_for_openid
 from connectors.safe_xml import MAX_XML_BYTES, UnsafeXML, parse_xml, text_field
 from connectors.handoff import with_handoff_routing
+from connectors.wechat_text import render_messages  # noqa: F401  (tests import it from here too)
 from connectors.wechat_api import (DEFAULT_API_BASE, DEFAULT_WECOM_API_BASE, MAX_TEXT_BYTES, WeChatAPI,
                                    WeChatAPIError)
 
@@ -211,29 +212,6 @@ class Rejected(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
-
-
-# --- rendering bot messages as WeChat text -------------------------------------------------
-def render_messages(messages: List[Dict[str, Any]]) -> "tuple[str, List[str]]":
-    """All bot messages of a turn as one text; returns (text, option payloads)."""
-    parts: List[str] = []
-    payloads: List[str] = []
-    for message in messages:
-        text = (message.get("text") or "").strip()
-        buttons = message.get("buttons") or message.get("quick_replies") or []
-        lines = [text] if text else []
-        for button in buttons:
-            payloads.append(str(button.get("payload") or button.get("title") or ""))
-            lines.append(fragment("wechat_option", i=len(payloads), title=button.get("title", "")))
-        if message.get("image"):
-            lines.append(str(message["image"]))
-        if message.get("attachment") and not isinstance(message["attachment"], dict):
-            lines.append(str(message["attachment"]))
-        if lines:
-            parts.append("\n".join(lines))
-    if payloads:
-        parts.append(fragment("wechat_options_hint"))
-    return "\n\n".join(parts), payloads
 
 
 def options_key(openid: str) -> str:

@@ -75,6 +75,12 @@ class DeskSettings(BaseSettings):
     studio_dir: Optional[Path] = Field(None, env="AGENT_DESK_STUDIO_DIR")
     # Rasa's HTTP API token (the same RASA_TOKEN Rasa is started with): the studio activates models.
     rasa_token: str = Field("", env="RASA_TOKEN")
+    # Check and train (studio/training.py): the gates a new model must pass before it may be
+    # activated and how long Rasa may take to load a model (PUT /model).
+    studio_min_accuracy: float = Field(0.8, env="AGENT_DESK_STUDIO_MIN_ACCURACY")
+    studio_max_accuracy_drop: float = Field(0.02, env="AGENT_DESK_STUDIO_MAX_ACCURACY_DROP")
+    studio_min_conversation_pass_rate: float = Field(0.9, env="AGENT_DESK_STUDIO_MIN_CONVERSATION_PASS_RATE")
+    studio_model_load_timeout_seconds: float = Field(300.0, env="AGENT_DESK_STUDIO_MODEL_LOAD_TIMEOUT_SECONDS")
 
     class Config:
         env_file = str(PROJECT_ROOT / ".env")

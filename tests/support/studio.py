@@ -21,7 +21,10 @@ def git(repo: Path, *args: str) -> str:
 
 
 def content_repo(destination: Path, source: Path = STUDIO_FIXTURE) -> Path:
-    """A git repository at `destination` holding `source`, one commit on `main`."""
+    """A git repository at `destination` holding `source`, one commit on `main` (reused when
+    `destination` already is one)."""
+    if (destination / ".git").exists():
+        return destination
     shutil.copytree(source, destination)
     git(destination, "init", "-q", "-b", "main")
     git(destination, "add", "-A")

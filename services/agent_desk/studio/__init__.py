@@ -12,9 +12,11 @@ desk's web app (`/studio/`), without editing YAML by hand. docs/content-studio.m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from services.agent_desk.config import DeskSettings
 from services.agent_desk.models import Agent
+from services.agent_desk.studio.training import Trainer
 from services.agent_desk.studio.workspace import Author, Workspace
 
 
@@ -24,11 +26,13 @@ class Studio:
 
     settings: DeskSettings
     workspace: Workspace
+    trainer: Optional[Trainer] = None  # check, train, activate, roll back (training.py)
 
     @classmethod
     def from_settings(cls, settings: DeskSettings) -> "Studio":
         directory = settings.effective_studio_dir
-        return cls(settings, Workspace(settings.studio_project, settings.studio_branch, directory))
+        workspace = Workspace(settings.studio_project, settings.studio_branch, directory)
+        return cls(settings, workspace, trainer=Trainer.from_settings(settings, workspace))
 
 
 def author_of(user: Agent) -> Author:

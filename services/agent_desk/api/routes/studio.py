@@ -5,7 +5,7 @@ The inbox, annotation, answers and training routes are in studio_*.py beside thi
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from services.agent_desk import errors
 from services.agent_desk.api.deps import StudioDep, StudioUser
@@ -27,7 +27,11 @@ def history(studio: StudioDep, user: StudioUser, limit: int = Query(50, ge=1, le
     return HistoryOut(branch=studio.workspace.branch, changes=[ChangeOut.of(c) for c in changes])
 
 
-@router.get("/changes.patch", response_class=PlainTextResponse, responses=errors.error_responses(403, 503))
-def patch(studio: StudioDep, user: StudioUser) -> str:
+# The patch is text; its error answers are JSON like every other route's (so not response_class).
+PATCH_ANSWER = {200: {"description": "`git format-patch` output", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/changes.patch", response_class=Response, responses={**PATCH_ANSWER, **errors.error_responses(403, 503)})
+def patch(studio: StudioDep, user: StudioUser) -> Response:
     """The studio's commits that the project's checked-out branch does not have (`git am` input)."""
-    return studio.workspace.patch()
+    return PlainTextResponse(studio.workspace.patch())
