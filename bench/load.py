@@ -8,7 +8,8 @@ a stock `rasa init` bot, in one run on one machine.
 
 What it starts (and stops at the end):
 - ours: the project's stack from the Procfile (core banking, agent desk, action server,
-  Rasa with the trained model, Redis tracker and lock stores) through
+  Rasa with the trained model and as many Sanic workers as `make run` gives it: one per
+  core, at most 4; Redis tracker and lock stores) through
   `tests/support/stack.py`, on free ports, with a random Redis key prefix (deleted at the
   end). Redis is the one at 127.0.0.1:6379 (or TEST_REDIS_URL) when reachable, otherwise an
   embedded one. `--env KEY=VALUE` adds environment variables to those processes (e.g.
@@ -31,6 +32,9 @@ C1001-C1003 travels in `metadata.customer_token`) and a conversation that ends w
 (registered at the agent desk) plus one message forwarded to the desk. Stock: greet / mood /
 bot-challenge / goodbye conversations. Every reply is checked for an expected phrase, so a
 fast wrong answer (e.g. "banking system busy") counts as `wrong`, not as a turn served.
+Before the first level every conversation runs once; for ours, until every Sanic worker
+has answered every conversation (each answer names its worker, `X-Rasa-Worker`), because
+each worker's first TensorFlow call and custom action are slow.
 After an unrecorded warm-up of `--warmup` seconds, turns started within `--duration`
 seconds are recorded; turns/s = turns answered correctly / time until the last of them
 finished. Printed per level: turns/s, p50/p95/p99/max latency (ms), errors (HTTP status
@@ -66,7 +70,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import aiohttp
 
@@ -75,8 +79,11 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from tests.support.net import answers_ok, free_port  # noqa: E402  (after the path above)
+from bot.stack import default_sanic_workers  # noqa: E402
 
 REST_PATH = "/webhooks/rest/webhook"
+WORKER_HEADER = "X-Rasa-Worker"  # ours, with RASA_WORKER_HEADER=true (bot/rasa_server.py)
+WARM_LIMIT_SECONDS = 180.0
 DEMO_CUSTOMERS = ("C1001", "C1002", "C1003")
 DEMO_PASSWORD = "demo1234"
 
@@ -105,6 +112,7 @@ class Turn:
     kind: str = ""            # faq / action / handoff / chitchat
     error: str = ""           # transport or HTTP error; empty when answered with 200
     wrong: bool = False       # answered, but without the expected phrase
+    worker: str = ""          # ours: the Sanic worker that answered (X-Rasa-Worker, a pid)
 
     @property
     def latency(self) -> float:
@@ -282,6 +290,7 @@ class Target:
     # process name -> pid of a session leader whose whole session is that process (workers too)
     processes: Dict[str, int] = field(default_factory=dict)
     keepalive: bool = True     # reuse the client's TCP connections (HTTP keep-alive)
+    workers: int = 1           # Rasa's Sanic workers (SANIC_WORKERS), each warmed before measuring
 
     def refresh_tokens(self) -> None:
         """Demo logins (tokens live 30 minutes: refreshed before every level)."""
@@ -309,9 +318,10 @@ async def send(session: aiohttp.ClientSession, target: Target, sender: str, step
     if customer:
         body["metadata"] = {"customer_token": target.tokens[customer]}
     started = time.perf_counter()
-    error, wrong, text = "", False, ""
+    error, wrong, text, worker = "", False, "", ""
     try:
         async with session.post(target.url + REST_PATH, json=body) as response:
+            worker = response.headers.get(WORKER_HEADER, "")
             if response.status != 200:
                 error = f"HTTP {response.status}"
                 await response.read()
@@ -329,7 +339,7 @@ async def send(session: aiohttp.ClientSession, target: Target, sender: str, step
             wrong = not any(phrase in text for phrase in step.expect)
     if (error or wrong) and samples is not None and len(samples) < 5:
         samples.append(f"{target.name} {step.text!r}: {error or 'unexpected reply ' + repr(text[:120])}")
-    return Turn(started, finished, step.kind, error, wrong)
+    return Turn(started, finished, step.kind, error, wrong, worker)
 
 
 def new_session(concurrency: int, timeout: float, keepalive: bool = True) -> aiohttp.ClientSession:
@@ -575,8 +585,12 @@ class OursStack:
             support.read_procfile = lambda *_: dict(procfile)
         # A hex token: build_stack's token_urlsafe() may begin with "-", which `rasa run
         # --auth-token` then takes for an option (the stack fails to start).
+        # As `make run` starts it: one Sanic worker per core (bot/stack.py) unless the variant
+        # says otherwise; each answer names its worker so the warm-up can reach every one.
         self.stack = support.build_stack(run_dir, extra_env={
-            "RASA_MODEL": str(model), "RASA_TOKEN": secrets.token_hex(24), **extra_env})
+            "RASA_MODEL": str(model), "RASA_TOKEN": secrets.token_hex(24),
+            "SANIC_WORKERS": str(default_sanic_workers()), "RASA_WORKER_HEADER": "true", **extra_env})
+        self.workers = int(self.stack.env["SANIC_WORKERS"])
         self.stack.log_dir = run_dir / "logs"
 
     def start(self) -> None:
@@ -743,6 +757,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                       processes={"rasa": server.process.pid} if not args.stock_url else {})
         for name, env in ours_stacks:
             processes: Dict[str, int] = {}
+            workers = 1  # a server already running: warmed like the stock bot
             if args.ours_url and name == "ours":
                 url, core = args.ours_url.rstrip("/"), args.core_banking_url
                 if not core:
@@ -761,8 +776,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       f"in {time.monotonic() - started:.0f} s; logs in {ours.stack.log_dir}", flush=True)
                 url, core = ours.stack.rasa_url, ours.stack.url("core_banking")
                 processes = {n: p.pid for n, p in ours.stack.processes.items()}
+                workers = ours.workers
             targets[name] = Target(name, url, OURS_SCRIPTS, OURS_LONG_CYCLE, OURS_LONG_CUSTOMER, core,
-                                   processes=processes)
+                                   processes=processes, workers=workers)
         for target in targets.values():
             target.keepalive = not args.no_keepalive
         if args.compare_keepalive:
@@ -773,9 +789,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # Ours first in every table; stock last.
         targets = dict(sorted(targets.items(), key=lambda item: (item[0].startswith("stock"), item[0])))
 
-        # Warm-up: every conversation once, so first-request costs are not measured.
+        # Warm-up: every conversation once, so first-request costs are not measured; ours
+        # (several Sanic workers) until every worker has answered every conversation.
         for target in targets.values():
             target.refresh_tokens()
+            if target.workers > 1:
+                counts = asyncio.run(_warm_every_worker(target, target.workers, args.timeout))
+                print(f"[{target.name}] warmed {len(counts)} workers: {counts}", flush=True)
+                continue
             for script in target.scripts:
                 asyncio.run(_drive_one(target, script, args.timeout))
 
@@ -824,11 +845,39 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-async def _drive_one(target: Target, script: Script, timeout: float) -> None:
+async def _drive_one(target: Target, script: Script, timeout: float,
+                     session: Optional[aiohttp.ClientSession] = None) -> List[Turn]:
     sender = f"warmup-{uuid.uuid4().hex[:12]}"
-    async with new_session(1, timeout) as session:
-        for step in script.steps:
-            await send(session, target, sender, step, script.customer)
+    if session is None:
+        async with new_session(1, timeout) as own:
+            return await _drive_one(target, script, timeout, own)
+    return [await send(session, target, sender, step, script.customer) for step in script.steps]
+
+
+async def _warm_every_worker(target: Target, workers: int, timeout: float,
+                             limit_seconds: float = WARM_LIMIT_SECONDS) -> Dict[str, int]:
+    """Every conversation answered by every Sanic worker at least once (each worker's first
+    TensorFlow call and first custom action are slow). New connections for every conversation,
+    so the kernel spreads them over the workers; returns conversations answered per worker."""
+    served: Dict[str, Set[int]] = {}
+    deadline = time.monotonic() + limit_seconds
+    async with new_session(workers * 2, timeout, keepalive=False) as session:
+        while time.monotonic() < deadline:
+            done = [worker for worker, scripts in served.items() if len(scripts) == len(target.scripts)]
+            if len(done) >= workers:
+                break
+            runs = [(index, _drive_one(target, script, timeout, session))
+                    for index, script in enumerate(target.scripts) for _ in range(2)]
+            results = await asyncio.gather(*(run for _, run in runs))
+            for (index, _), turns in zip(runs, results):
+                for turn in turns:
+                    if turn.worker and not turn.error:
+                        served.setdefault(turn.worker, set()).add(index)
+    counts = {worker: len(scripts) for worker, scripts in served.items()}
+    if sum(1 for n in counts.values() if n == len(target.scripts)) < workers:
+        print(f"[{target.name}] warm-up: not every worker answered every conversation within "
+              f"{limit_seconds:.0f} s ({counts}); measuring anyway", flush=True)
+    return counts
 
 
 if __name__ == "__main__":
