@@ -160,11 +160,14 @@ def find_unanswered(conversations: Sequence[Conversation], threshold: float,
     found: List[Unanswered] = []
     for conv in conversations:
         pending: Optional[Unanswered] = None
+        fell_back: Optional[Unanswered] = None  # counted unless Rasa undoes the message (rewind)
         for event in conv.events:
             kind = event.get("event")
             if kind == "user":
+                if fell_back is not None:
+                    found.append(fell_back)
                 text = (event.get("text") or "").strip()
-                pending = None
+                pending = fell_back = None
                 if not text or text.startswith("/"):
                     continue  # button payloads are not questions
                 name, confidence, guess, guess_conf = _top_intent(event.get("parse_data") or {})
@@ -179,8 +182,13 @@ def find_unanswered(conversations: Sequence[Conversation], threshold: float,
                     pending = item  # unanswered after all if the dialogue falls back
             elif kind == "action" and pending is not None and event.get("name") in CORE_FALLBACK_ACTIONS:
                 pending.reason = "core_fallback"
-                found.append(pending)
-                pending = None
+                fell_back, pending = pending, None
+            elif kind == "rewind":
+                # The two-stage fallback replays a new question asked instead of its "您是想问…吗"
+                # as a fresh message: the undone one did not fall back.
+                fell_back = pending = None
+        if fell_back is not None:
+            found.append(fell_back)
     return found
 
 

@@ -94,3 +94,23 @@ def test_one_name_rule_everywhere():
     assert [mask_name(n) for n in ("张丽", "王建明", "杭州明远贸易有限公司", "张*", "")] == \
         ["张*", "王*明", "杭州******公司", "张*", ""]
     assert customer_profile.mask_name is mask_name and presenters.mask_name is mask_name
+
+
+def test_a_question_replayed_by_the_two_stage_fallback_is_not_unanswered():
+    """As Rasa 3.6 stores it: the customer asks something new instead of answering the
+    fallback's "您是想问…吗"; the fallback undoes that message (rewind) and replays it."""
+    from bot.content.mine import Conversation, find_unanswered
+
+    def user(text, intent, confidence):
+        return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent, "confidence": confidence}}}
+
+    events = [user("手机上的盾丢了咋整", "nlu_fallback", 0.45), {"event": "action", "name": "action_two_stage_fallback"},
+              user("转账限额是多少", "ask_transfer_limit", 0.98), {"event": "action", "name": "action_two_stage_fallback"},
+              {"event": "rewind"}, {"event": "action", "name": "action_listen"},
+              user("转账限额是多少", "ask_transfer_limit", 1.0), {"event": "action", "name": "action_my_transfer_limits"},
+              user("你知道天气预报吗", "ask_transfer_fee", 0.9), {"event": "action", "name": "action_default_fallback"}]
+
+    found = find_unanswered([Conversation("c", events)], 0.6, ["nlu_fallback", "out_of_scope"])
+
+    assert [(u.text, u.reason) for u in found] == [("手机上的盾丢了咋整", "nlu_fallback"),
+                                                   ("你知道天气预报吗", "core_fallback")]

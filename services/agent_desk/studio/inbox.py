@@ -301,6 +301,14 @@ def _session_messages(sender: str, events: List[Dict[str, Any]], threshold: floa
             if not small_talk:
                 asked.append(message)
             last = (message, text, small_talk)
+        elif kind == "rewind" and last is not None:
+            # Rasa undid the customer's last message (e.g. the two-stage fallback, when they
+            # ask something new instead of answering "您是想问…吗", replays it as a fresh
+            # message): it neither fell back nor was it said twice.
+            flagged.pop(id(last[0]), None)
+            if asked and asked[-1] is last[0]:
+                asked.pop()
+            last = None
         elif kind == "action":
             action = str(event.get("name") or "")
             if last is not None and action in CORE_FALLBACK_ACTIONS and not last[0].reasons:

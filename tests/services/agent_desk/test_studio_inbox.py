@@ -193,6 +193,23 @@ def test_handoff_repeat_low_confidence_and_low_rating_bring_understood_messages_
     }
 
 
+def test_a_message_replayed_by_the_two_stage_fallback_is_neither_a_fallback_nor_a_repeat() -> None:
+    # As Rasa stored it live: the bot asks "您是想问…吗", the customer asks something new
+    # instead; the fallback undoes that message (rewind) and replays it as a fresh one.
+    clock = Clock()
+    events = session_start(clock()) + [
+        fallback(clock(), "那个手机上的盾丢了咋整", "report_lost_card"), action(clock(), "action_two_stage_fallback"),
+        bot(clock(), "您是想问「银行卡挂失、冻结」吗？"), action(clock(), "action_listen"),
+        user(clock(), "转账限额是多少", "ask_transfer_limit", 0.98), action(clock(), "action_two_stage_fallback"),
+        {"event": "rewind", "timestamp": clock()}, action(clock(), "action_listen"),
+        user(clock(), "转账限额是多少", "ask_transfer_limit", 1.0), action(clock(), "action_my_transfer_limits"),
+        bot(clock(), "各渠道的转账限额")]
+
+    found = inbox.find_messages([Conversation("c", events)])
+
+    assert {m.text: m.reasons for m in found} == {"那个手机上的盾丢了咋整": ["nlu_fallback"]}
+
+
 def test_reading_is_bounded_to_the_newest_conversations_and_to_since(tracker_redis) -> None:
     prefix = tracker_redis.studio_prefix
     base = time.time() - 3 * 86400
