@@ -67,6 +67,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -139,6 +140,8 @@ class Summary:
     # CPU time the bot's own processes used per answered turn, by process (when we started
     # them): independent of what else runs on a shared machine, unlike turns/s.
     cpu_ms_per_turn: Dict[str, float] = field(default_factory=dict)
+    # Ours: answered turns per Sanic worker (X-Rasa-Worker), to see how the load is shared.
+    turns_by_worker: Dict[str, int] = field(default_factory=dict)
 
 
 def summarize(turns: Sequence[Turn], window_start: float) -> Summary:
@@ -165,11 +168,13 @@ def summarize(turns: Sequence[Turn], window_start: float) -> Summary:
         p50_ms=percentile(latencies, 50), p95_ms=percentile(latencies, 95),
         p99_ms=percentile(latencies, 99), max_ms=max(latencies), mean_ms=statistics.fmean(latencies),
         by_kind_p50_ms={k: percentile(v, 50) for k, v in sorted(by_kind.items())},
+        turns_by_worker=dict(sorted(Counter(t.worker for t in good if t.worker).items())),
     )
 
 
 def median_summary(summaries: Sequence[Summary]) -> Summary:
-    """Field-by-field median of repeated measurements (errors and wrong answers: summed)."""
+    """Field-by-field median of repeated measurements (errors, wrong answers and the turns per
+    worker: summed)."""
     if len(summaries) == 1:
         return summaries[0]
     med = lambda name: statistics.median(getattr(s, name) for s in summaries)  # noqa: E731
@@ -182,6 +187,7 @@ def median_summary(summaries: Sequence[Summary]) -> Summary:
                         for k in kinds},
         cpu_ms_per_turn={k: statistics.median(s.cpu_ms_per_turn[k] for s in summaries if k in s.cpu_ms_per_turn)
                          for k in sorted({k for s in summaries for k in s.cpu_ms_per_turn})},
+        turns_by_worker=dict(sorted(sum((Counter(s.turns_by_worker) for s in summaries), Counter()).items())),
     )
 
 
@@ -630,6 +636,10 @@ def print_level_table(results: Sequence[LevelResult]) -> None:
         print("CPU ms per answered turn, by process: " + "; ".join(
             f"{r.bot} c={r.concurrency} " + " ".join(f"{k}={fmt(v, 1)}" for k, v in r.summary.cpu_ms_per_turn.items())
             for r in results if r.summary.cpu_ms_per_turn))
+    if any(r.summary.turns_by_worker for r in results):
+        print("answered turns per Sanic worker: " + "; ".join(
+            f"{r.bot} c={r.concurrency} " + " ".join(f"{w}={n}" for w, n in r.summary.turns_by_worker.items())
+            for r in results if r.summary.turns_by_worker))
     for r in results:
         for sample in r.samples:
             print(f"  ! c={r.concurrency} {sample}")

@@ -65,6 +65,13 @@ def _bot_says(stack: RunningStack, text: str) -> str:
     return " ".join(r.get("text", "") for r in replies)
 
 
+def _sign_in(page, stack: RunningStack, username: str) -> None:
+    page.goto(stack.url("agent_desk") + "/studio/")
+    page.fill("#login-username", username)
+    page.fill("#login-password", f"{username}-demo")
+    page.click("#login-submit")
+
+
 def _shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -79,10 +86,7 @@ def test_a_content_user_takes_a_misunderstood_message_to_an_activated_model(
     started = time.monotonic()
     steps = {}
 
-    page.goto(stack.url("agent_desk") + "/studio/")
-    page.fill("#login-username", "content1")
-    page.fill("#login-password", "content1-demo")
-    page.click("#login-submit")
+    _sign_in(page, stack, "content1")
 
     # Inbox: the message is there, masked and grouped; take it to annotation.
     item = page.locator("li.inbox-item", has_text=MISUNDERSTOOD).first
@@ -146,10 +150,7 @@ def test_a_content_user_takes_a_misunderstood_message_to_an_activated_model(
 def test_the_studio_is_closed_to_agents_in_the_browser(
         studio_stack: RunningStack, browser_page: Tuple[object, List[str]]) -> None:  # noqa: F811
     page, _ = browser_page
-    page.goto(studio_stack.url("agent_desk") + "/studio/")
-    page.fill("#login-username", "agent1")
-    page.fill("#login-password", "agent1-demo")
-    page.click("#login-submit")
+    _sign_in(page, studio_stack, "agent1")
     page.locator("#login-error", has_text="不能使用内容工作室").wait_for(timeout=10_000)
     assert page.locator("#studio-view").is_hidden()
     r = requests.get(studio_stack.url("agent_desk") + "/api/studio/history", timeout=10)
