@@ -23,20 +23,18 @@ save changes only the lines it adds.
 """
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from bot.content.project import iter_nlu_blocks, load_intent_labels
 from bot.masking import mask_personal
 from services.agent_desk import errors
 from services.agent_desk.studio.workspace import Author, Change, Workspace
+from services.agent_desk.studio.yaml_edit import NLU_LAYOUT, RoundTrip, last_slot, parsed
 
 DOMAIN_FILE = "domain.yml"
 RULES_FILE = "data/rules/faq.yml"
@@ -47,8 +45,6 @@ INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 # Intents Rasa defines itself; a studio intent may not take their names.
 RASA_INTENTS = frozenset({"nlu_fallback", "restart", "session_start", "back"})
 MAX_TEXT = 300
-# Indentations the project's YAML uses: NLU/rules (`- intent:` at column 0) and domain.yml (`  - greet`).
-_INDENTS = ((2, 2, 0), (2, 4, 2))
 
 
 @dataclass
@@ -96,10 +92,11 @@ def _rel_files(ws: Workspace, folder: str) -> List[str]:
                   if p.is_file() and p.suffix in (".yml", ".yaml"))
 
 
-def _parse(text: str) -> Any:
+def _parse(rel: str, text: str) -> Any:
+    """Read-only data of a file (None when it does not parse: the check reports that file)."""
     try:
-        return YAML(typ="rt").load(text)
-    except YAMLError:
+        return parsed(rel, text)
+    except errors.ContentInvalid:
         return None
 
 
@@ -114,7 +111,7 @@ def read_project(ws: Workspace) -> Project:
     for rel in nlu_files:
         file = ws.read(rel)
         versions[rel] = file.version
-        for block in iter_nlu_blocks(ws.root / rel, _parse(file.text)):
+        for block in iter_nlu_blocks(ws.root / rel, _parse(rel, file.text)):
             info = intents.get(block.intent)
             if info is None:
                 info = intents[block.intent] = IntentInfo(block.intent, labels.get(block.intent, ""), rel,
@@ -128,7 +125,7 @@ def read_project(ws: Workspace) -> Project:
             file = ws.read(rel)
             versions[rel] = file.version
             if rel == DOMAIN_FILE:
-                for name in _domain_intents(_parse(file.text)):
+                for name in _domain_intents(_parse(rel, file.text)):
                     intents.setdefault(name, IntentInfo(name, labels.get(name, ""), None, ""))
     return Project(dict(sorted(intents.items())), versions, nlu_files, example_intent)
 
@@ -164,37 +161,12 @@ def clean_texts(texts: Iterable[str]) -> List[str]:
 
 
 # ------------------------------------------------------------------------------ YAML editing
-def _yaml(indent: Tuple[int, int, int]) -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
-    return yaml
-
-
-def _dump(yaml: YAML, data: Any) -> str:
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue()
-
-
-def _load_for_edit(text: str, rel: str) -> Tuple[Any, YAML]:
-    """The document and a YAML instance that writes it back as it was (its own indentation)."""
-    best: Optional[Tuple[int, Any, YAML]] = None
-    for indent in _INDENTS:
-        yaml = _yaml(indent)
-        try:
-            data = yaml.load(text)
-        except YAMLError as exc:
-            raise errors.ContentInvalid(f"{rel} 无法读取（YAML 格式错误），请先在文件里修正", file=rel) from exc
-        again = _dump(yaml, data)
-        if again == text:
-            return data, yaml
-        distance = sum(1 for a, b in zip(again.splitlines(), text.splitlines()) if a != b)
-        if best is None or distance < best[0]:
-            best = (distance, data, yaml)
-    assert best is not None
-    return best[1], best[2]
+def _new_file(rel: str, **top: Any) -> RoundTrip:
+    """A training-data file that does not exist yet, laid out like the project's (`- intent:` at column 0)."""
+    data = CommentedMap()
+    data["version"] = "3.1"
+    data.update(top)
+    return RoundTrip.new(rel, data, NLU_LAYOUT)
 
 
 def _examples_block(texts: Sequence[str], existing: str = "") -> LiteralScalarString:
@@ -203,29 +175,13 @@ def _examples_block(texts: Sequence[str], existing: str = "") -> LiteralScalarSt
     return LiteralScalarString(existing + "".join(f"- {t}\n" for t in texts))
 
 
-def _deepest_last(node: Any) -> Optional[Tuple[Any, Any]]:
-    """(container, key) of the last scalar under `node`: where ruamel keeps what follows it."""
-    while True:
-        if isinstance(node, CommentedMap) and len(node):
-            key: Any = list(node.keys())[-1]
-        elif isinstance(node, CommentedSeq) and len(node):
-            key = len(node) - 1
-        else:
-            return None
-        child = node[key]
-        if isinstance(child, (CommentedMap, CommentedSeq)) and len(child):
-            node = child
-            continue
-        return node, key
-
-
 def _slot(container: Any) -> int:
     return 0 if isinstance(container, CommentedSeq) else 2  # ruamel: after a list item / after a value
 
 
 def _pop_trailing(node: Any) -> Any:
     """The blank lines / comment lines after the last item of `node` (not an end-of-line comment)."""
-    where = _deepest_last(node)
+    where = last_slot(node)
     if where is None:
         return None
     container, key = where
@@ -241,7 +197,7 @@ def _pop_trailing(node: Any) -> Any:
 
 
 def _push_trailing(node: Any, comment: Any) -> None:
-    where = _deepest_last(node)
+    where = last_slot(node)
     if comment is None or where is None:
         return
     container, key = where
@@ -265,12 +221,9 @@ def _set_last(mapping: CommentedMap, key: str, value: Any) -> None:
 
 def add_examples(text: Optional[str], rel: str, intent: str, texts: Sequence[str]) -> str:
     """The NLU file's text with `texts` appended to the intent's block (a new block if none)."""
-    if text is None:
-        data, yaml = CommentedMap(), _yaml(_INDENTS[0])
-        data["version"] = "3.1"
-        data["nlu"] = CommentedSeq()
-    else:
-        data, yaml = _load_for_edit(text, rel)
+    doc = _new_file(rel, nlu=CommentedSeq()) if text is None else RoundTrip(rel, text)
+    data = doc.data
+    if text is not None:
         if not isinstance(data, dict):
             raise errors.ContentInvalid(f"{rel} 不是 Rasa 的 NLU 训练数据文件", file=rel)
         if not isinstance(data.get("nlu"), list):
@@ -292,11 +245,12 @@ def add_examples(text: Optional[str], rel: str, intent: str, texts: Sequence[str
         entry["intent"] = intent
         entry["examples"] = _examples_block(texts)
         _append(nlu, entry)
-    return _dump(yaml, data)
+    return doc.dump()
 
 
 def add_intent_to_domain(text: str, intent: str, response: str, answer: str) -> str:
-    data, yaml = _load_for_edit(text, DOMAIN_FILE)
+    doc = RoundTrip(DOMAIN_FILE, text)
+    data = doc.data
     if not isinstance(data, dict):
         raise errors.ContentInvalid("domain.yml 的格式不对", file=DOMAIN_FILE)
     if not isinstance(data.get("intents"), list):
@@ -311,15 +265,13 @@ def add_intent_to_domain(text: str, intent: str, response: str, answer: str) -> 
         variants = CommentedSeq()
         variants.append(variant)
         _set_last(data["responses"], response, variants)
-    return _dump(yaml, data)
+    return doc.dump()
 
 
 def add_rule(text: Optional[str], intent: str, response: str, name: str) -> str:
-    if text is None:
-        data, yaml = CommentedMap(), _yaml(_INDENTS[0])
-        data["version"] = "3.1"
-    else:
-        data, yaml = _load_for_edit(text, RULES_FILE)
+    doc = _new_file(RULES_FILE) if text is None else RoundTrip(RULES_FILE, text)
+    data = doc.data
+    if text is not None:
         if not isinstance(data, dict):
             raise errors.ContentInvalid(f"{RULES_FILE} 的格式不对", file=RULES_FILE)
     if not isinstance(data.get("rules"), list):
@@ -334,18 +286,19 @@ def add_rule(text: Optional[str], intent: str, response: str, name: str) -> str:
         steps.append(step)
     rule["steps"] = steps
     _append(data["rules"], rule)
-    return _dump(yaml, data)
+    return doc.dump()
 
 
 def add_label(text: str, intent: str, label: str) -> Optional[str]:
     """data/knowledge/intents.yml with the new intent's name (None: a layout we do not edit)."""
-    data, yaml = _load_for_edit(text, LABELS_FILE)
+    doc = RoundTrip(LABELS_FILE, text)
+    data = doc.data
     table = data.get("intents") if isinstance(data, dict) else None
     if not isinstance(table, dict):
         return None
     if intent not in table:
         _set_last(table, intent, label)
-    return _dump(yaml, data)
+    return doc.dump()
 
 
 # ------------------------------------------------------------------------------ the annotation

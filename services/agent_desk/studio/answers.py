@@ -22,7 +22,6 @@ connectors/wechat_api.py `MAX_TEXT_BYTES` goes out as several customer-service m
 from __future__ import annotations
 
 import contextlib
-import io
 import re
 import string
 import threading
@@ -31,10 +30,9 @@ from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Seq
 
 import yaml as pyyaml
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.tokens import CommentToken
-from ruamel.yaml.error import CommentMark, YAMLError
+from ruamel.yaml.error import CommentMark
 from ruamel.yaml.scalarstring import (DoubleQuotedScalarString, FoldedScalarString, LiteralScalarString,
                                       PlainScalarString, SingleQuotedScalarString)
 
@@ -47,6 +45,7 @@ from connectors.wechat_api import MAX_TEXT_BYTES, split_text
 from connectors.wechat_text import render_messages
 from services.agent_desk import errors
 from services.agent_desk.studio.workspace import Author, Change, Workspace
+from services.agent_desk.studio.yaml_edit import RoundTrip, last_slot, parsed, reload
 
 DOMAIN = "domain.yml"
 KNOWLEDGE = "data/knowledge"
@@ -106,92 +105,6 @@ def _safe_load(text: str) -> Any:
     return pyyaml.load(text, Loader=_SafeLoader)  # noqa: S506 (a safe loader)
 
 
-_INDENTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4))
-_yaml_lock = threading.Lock()
-
-
-def _represent_none(representer: Any, _: Any) -> Any:
-    return representer.represent_scalar("tag:yaml.org,2002:null", "null")  # `null`, as the files write it
-
-
-def _yaml(indent: Tuple[int, int, int]) -> YAML:
-    y = YAML(typ="rt")
-    y.preserve_quotes = True
-    y.width = 4096
-    y.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
-    y.representer.add_representer(type(None), _represent_none)
-    return y
-
-
-class RoundTrip:
-    """One content file loaded for editing; `dump()` writes it back in the file's own layout (the
-    indentation that reproduces the file unchanged; the studio's files all round-trip exactly)."""
-
-    def __init__(self, rel: str, text: str) -> None:
-        self.rel = rel
-        self.text = text
-        self.data = reload(rel, text)
-        self.indent: Optional[Tuple[int, int, int]] = None
-
-    def _dump(self, data: Any, indent: Tuple[int, int, int]) -> str:
-        out = io.StringIO()
-        with _yaml_lock:
-            _yaml(indent).dump(data, out)
-        return out.getvalue()
-
-    def dump(self) -> str:
-        if self.indent is None:  # the layout that writes the file as it was read
-            self.indent = _indent_cache.get(self.text)
-        if self.indent is None:
-            original = reload(self.rel, self.text)
-            self.indent = next((i for i in _INDENTS if self._dump(original, i) == self.text), _INDENTS[0])
-            _remember(_indent_cache, self.text, self.indent)
-        return self._dump(self.data, self.indent)
-
-
-_indent_cache: Dict[str, Tuple[int, int, int]] = {}
-_parsed_cache: Dict[str, Any] = {}
-
-
-def _remember(cache: Dict[str, Any], key: str, value: Any, size: int = 16) -> None:
-    with _yaml_lock:
-        if len(cache) >= size:
-            cache.pop(next(iter(cache)))
-        cache[key] = value
-
-
-def parsed(rel: str, text: str) -> Any:
-    """Read-only round-trip data of a file's text (parsed once per version: never edit it)."""
-    key = rel + "\0" + text
-    found = _parsed_cache.get(key)
-    if found is None:
-        found = reload(rel, text)
-        _remember(_parsed_cache, key, found)
-    return found
-
-
-def reload(rel: str, text: str) -> Any:
-    """The file's data, round-trip (lines, comments and quoting kept); 422 with the line if it does not parse."""
-    try:
-        with _yaml_lock:
-            return _yaml(_INDENTS[0]).load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise errors.ContentInvalid(f"{rel} 第 {line or '?'} 行：YAML 格式错误，请先修好这个文件", file=rel,
-                                    line=line) from exc
-
-
-def _last_slot(node: Any) -> Optional[Tuple[Any, Any]]:
-    """(container, key) of the last scalar of a block collection: where ruamel keeps the comments
-    and blank lines that follow the collection."""
-    slot = None
-    while isinstance(node, (CommentedMap, CommentedSeq)) and len(node):
-        key = list(node.keys())[-1] if isinstance(node, CommentedMap) else len(node) - 1
-        slot, node = (node, key), node[key]
-    return slot
-
-
 def _slot_token(container: Any, key: Any) -> Any:
     entry = container.ca.items.get(key)
     position = 2 if isinstance(container, CommentedMap) else 0
@@ -207,7 +120,7 @@ def _is_block(container: Any, key: Any) -> bool:
 def tail_kept(node: Any) -> Iterator[None]:
     """Edits of a collection (items added or removed at its end) keep what follows it: the blank
     line and the comments before the next entry move to the collection's new last scalar."""
-    slot = _last_slot(node)
+    slot = last_slot(node)
     token = _slot_token(*slot) if slot else None
     following = ""
     if token is not None:
@@ -220,7 +133,7 @@ def tail_kept(node: Any) -> Iterator[None]:
             if following:
                 token.value = line + newline
     yield
-    slot = _last_slot(node) if following else None
+    slot = last_slot(node) if following else None
     if slot is None:
         return
     token = _slot_token(*slot)
