@@ -13,7 +13,6 @@ Rasa itself is asked through its HTTP API (RasaClient): GET /status names the mo
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -27,6 +26,7 @@ import requests
 from pydantic import BaseModel, Field
 
 from services.agent_desk import errors
+from services.agent_desk.studio.workspace import file_lock  # noqa: F401  (training.py imports it from here)
 from services.openapi_docs import document_nullable
 
 log = logging.getLogger(__name__)
@@ -103,17 +103,6 @@ def write_json_atomically(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class ModelRegistry:

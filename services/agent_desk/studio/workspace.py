@@ -81,6 +81,18 @@ def _git(cwd: Path, *args: str, env: Optional[Dict[str, str]] = None, stdin: Opt
     return done.stdout
 
 
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock held on `path` (created if missing), across processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def checked_path(rel: str) -> str:
     """`rel` if it names a YAML content file inside the project (no "..", no code), else 422."""
     clean = PurePosixPath(rel.replace("\\", "/"))
@@ -133,16 +145,9 @@ class Workspace:
                 _git(self.project, "worktree", "add", "-b", self.branch, str(self.root), "HEAD")
         return self
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> "contextlib.AbstractContextManager[None]":
         """One writer at a time, across the desk's processes (a file lock beside the worktree)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with open(self.directory / "workspace.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return file_lock(self.directory / "workspace.lock")
 
     def head(self) -> str:
         return _git(self.ensure().root, "rev-parse", "HEAD").strip()
