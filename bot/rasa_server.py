@@ -53,6 +53,12 @@ tests are in tests/reliability/; behaviour and guarantees: docs/reliability.md).
    switch). `PUT /model` with `model_server` or `remote_storage`, and `DELETE /model`, still
    reach one worker only.
 
+Besides the guards, two speed-ups that decide exactly what stock Rasa decides (tested
+prediction by prediction in tests/reliability/test_speedups_equivalence.py): TEDPolicy is
+asked only when no rule or memorised story is certain (bot/rules_first.py), and the compiled
+TensorFlow function of DIET and TED is called directly (bot/tf_calls.py). RASA_SPEEDUPS_OFF
+leaves them out, to measure them side by side (docs/performance.md).
+
 Before any of them, `--cors "*"` is refused: browser origins are an allow-list
 (ALLOWED_ORIGINS, bot/settings.py).
 """
@@ -76,7 +82,7 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
-from bot import in_context, no_repeat, several_questions, typed_buttons
+from bot import in_context, no_repeat, rules_first, several_questions, tf_calls, typed_buttons
 from bot.tracker_store import FULL_HISTORY_ACTIONS, Window, window_of
 
 logger = logging.getLogger("bot.rasa_server")  # not "__main__" when run with -m
@@ -580,8 +586,8 @@ async def _worker_header(request: Any, response: Any) -> None:
 
 
 def install() -> None:
-    """Installs the guards (idempotent; the fourth and eighth are registered with guard 2's app) and the
-    conversation helpers: several questions in one message become several turns
+    """Installs the guards (idempotent; the fourth and eighth are registered with guard 2's app), the
+    speed-ups and the conversation helpers: several questions in one message become several turns
     (bot/several_questions.py); a button's title typed means the button (bot/typed_buttons.py);
     an unsure message that fits the current topic is about it (bot/in_context.py); the same
     reply is never sent twice in a row (bot/no_repeat.py)."""
@@ -591,6 +597,8 @@ def install() -> None:
     _guard_action_result_validation()
     _guard_full_history_actions()
     _cache_per_call_lookups()
+    rules_first.install()
+    tf_calls.install()
     several_questions.install()
     typed_buttons.install()
     in_context.install()

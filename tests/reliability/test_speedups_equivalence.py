@@ -1,0 +1,132 @@
+"""The speed-ups of the Rasa server (bot/rules_first.py, bot/tf_calls.py) decide exactly what
+stock Rasa decides: every conversation of the conversation set is played through the trained
+model in-process (custom actions on the stack's action server), and every prediction and every
+TensorFlow call is made both ways on the same input and compared (docs/performance.md).
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import pytest
+from rasa.core.agent import load_agent
+from rasa.core.channels.channel import UserMessage
+from rasa.core.processor import MessageProcessor
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.engine.constants import PLACEHOLDER_TRACKER
+from rasa.utils.endpoints import EndpointConfig
+from rasa.core.utils import AvailableEndpoints
+from rasa.utils.tensorflow.models import RasaModel
+
+from bot import model_cache, rasa_server, rules_first
+from tests.conversations.runner import ANONYMOUS, Stack, load_set
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+
+class Differences:
+    def __init__(self) -> None:
+        self.predictions = 0
+        self.tf_calls = 0
+        self.found: List[str] = []
+
+
+def same_prediction(stock: PolicyPrediction, fast: PolicyPrediction) -> Optional[str]:
+    for field in ("policy_name", "probabilities", "is_end_to_end_prediction", "is_no_user_prediction",
+                  "hide_rule_turn", "action_metadata"):
+        if getattr(stock, field) != getattr(fast, field):
+            return f"{field}: stock {getattr(stock, field)!r} != {getattr(fast, field)!r}"
+    if events(stock) != events(fast):
+        return f"events: stock {events(stock)} != {events(fast)}"
+    return None
+
+
+def events(prediction: PolicyPrediction) -> List[Dict[str, Any]]:
+    """The prediction's events, without the time each was made at."""
+    return [{k: v for k, v in event.as_dict().items() if k != "timestamp"} for event in prediction.events]
+
+
+def same_outputs(stock: Dict[str, Any], fast: Dict[str, Any]) -> bool:
+    if stock.keys() != fast.keys():
+        return False
+    for key, value in stock.items():
+        if isinstance(value, dict):
+            if not same_outputs(value, fast[key]):
+                return False
+        elif isinstance(value, np.ndarray):
+            if not np.array_equal(value, fast[key]):
+                return False
+        elif value != fast[key]:
+            return False
+    return True
+
+
+@pytest.fixture
+def compared(monkeypatch) -> Differences:
+    """Both ways for every prediction and TensorFlow call; the speed-ups' answer is used."""
+    rasa_server.install()
+    differences = Differences()
+    predict = MessageProcessor._predict_next_with_tracker
+    rasa_predict = RasaModel._rasa_predict
+    assert hasattr(predict, "__wrapped__") and hasattr(rasa_predict, "__wrapped__"), "speed-ups not installed"
+
+    def checked_predict(self: MessageProcessor, tracker) -> PolicyPrediction:
+        stock = None
+        if not tracker.followup_action:  # what stock Rasa runs for every other prediction
+            target = self.model_metadata.core_target
+            stock = self.graph_runner.run(inputs={PLACEHOLDER_TRACKER: tracker.copy()}, targets=[target])[target]
+        fast = predict(self, tracker)
+        if stock is not None:
+            differences.predictions += 1
+            problem = same_prediction(stock, fast)
+            if problem:
+                differences.found.append(f"{tracker.sender_id} after {tracker.latest_action_name}: {problem}")
+        return fast
+
+    def checked_rasa_predict(self: RasaModel, batch_in):
+        stock = rasa_predict.__wrapped__(self, batch_in)
+        fast = rasa_predict(self, batch_in)
+        differences.tf_calls += 1
+        if not same_outputs(stock, fast):
+            differences.found.append(f"TensorFlow outputs of {type(self).__name__} differ")
+        return fast
+
+    monkeypatch.setattr(MessageProcessor, "_predict_next_with_tracker", checked_predict)
+    monkeypatch.setattr(RasaModel, "_rasa_predict", checked_rasa_predict)
+    return differences
+
+
+def test_every_prediction_and_tensorflow_call_of_the_conversation_set_is_stock_rasas(stack, compared):
+    conversations = load_set()
+    talk = Stack(stack.rasa_url, stack.url("core_banking"), stack.env["CORE_BANKING_SERVICE_TOKEN"])
+    customers = sorted({c.customer for c in conversations if c.customer != ANONYMOUS})
+    talk.unfreeze_all(customers)
+    before = (rules_first.counts.decided_without_ted, rules_first.counts.asked_ted)
+
+    async def play() -> int:
+        endpoints = AvailableEndpoints(action=EndpointConfig(url=stack.url("actions") + "/webhook"))
+        agent = await load_agent(model_path=str(model_cache.model_path()), endpoints=endpoints)
+        turns = 0
+        for number, conversation in enumerate(conversations):
+            logged_in = {conversation.customer} - {ANONYMOUS}
+            token = talk.login(conversation.customer) if logged_in else None
+            for turn in conversation.turns:
+                if turn.login:
+                    token = talk.login(turn.login)
+                    logged_in.add(turn.login)
+                metadata = {"customer_token": token} if token else None
+                await agent.handle_message(UserMessage(turn.say, sender_id=f"equiv-{number}", metadata=metadata))
+                turns += 1
+            talk.unfreeze_all(sorted(logged_in))  # as the conversation set's runner leaves them
+        return turns
+
+    turns = asyncio.run(play())
+    talk.unfreeze_all(customers)
+    skipped = rules_first.counts.decided_without_ted - before[0]
+    asked = rules_first.counts.asked_ted - before[1]
+    print(f"\n{len(conversations)} conversations, {turns} turns: {compared.predictions} predictions compared "
+          f"({skipped} decided without TED, {asked} with it), {compared.tf_calls} TensorFlow calls compared")
+    assert not compared.found, "\n".join(compared.found[:20])
+    assert compared.predictions > turns and compared.tf_calls >= turns
+    assert skipped > 0 and asked > 0  # both paths were exercised
