@@ -30,7 +30,7 @@ live event and its stored copy are the same event.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from pydantic import BaseModel
 
@@ -126,14 +126,26 @@ FULL_HISTORY_ACTIONS = frozenset({"action_handoff_to_human", "action_handoff_ove
 
 
 class Window:
-    """What a windowed tracker was built from, so its save appends exactly what is new."""
+    """What a windowed tracker was built from, so its save appends exactly what is new.
 
-    def __init__(self, store: "WindowedRedisTrackerStore", state: "WindowState", handed_out: int) -> None:
-        self.store, self.state, self.handed_out = store, state, handed_out
+    `stored`: the window's text in Redis when it was handed out (or written by this tracker's
+    last save); a save that finds another text knows someone else saved meanwhile."""
+
+    def __init__(self, store: "WindowedRedisTrackerStore", state: "WindowState", handed_out: int,
+                 stored: str) -> None:
+        self.store, self.state, self.handed_out, self.stored = store, state, handed_out, stored
 
     async def full_session(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
         """The tracker with the whole session instead of the window (for FULL_HISTORY_ACTIONS)."""
         return await self.store.full_session(tracker, self)
+
+
+class StoredEnd(NamedTuple):
+    """The last three characters and the length of a stored conversation's text (read in the
+    same round trip as the window), where new events are appended."""
+
+    tail: str
+    length: int
 
 
 def window_of(tracker: Any) -> Optional[Window]:
@@ -173,13 +185,35 @@ def _fresh(tracker: DialogueStateTracker, window: "Window") -> List[Dict[str, An
 class WindowState(BaseModel):
     """`<prefix>:tracker-window:<id>`: the latest session as Rasa is handed it.
 
-    `count`: events stored in the conversation when this was written (a save that finds another
-    count knows someone else saved meanwhile); `prefix`: events that put a tracker in the
-    state it had before `events` (the window: the session's latest events, a turn at least)."""
+    `count`: events stored in the conversation when this was written; `prefix`: events that put
+    a tracker in the state it had before `events` (the window: the session's latest events, a
+    turn at least).
+
+    Read and written on every turn, so the events (Rasa's own event dicts) go through `json`
+    as they are: pydantic's validation and `.json()` copied every dict of the window and were
+    half of a save's CPU in the live profile (docs/performance.md). The shape is still checked
+    on every read."""
 
     count: int
     prefix: List[Dict[str, Any]] = []
     events: List[Dict[str, Any]] = []
+
+    def to_redis(self) -> str:
+        return json.dumps({"count": self.count, "prefix": self.prefix, "events": self.events})
+
+    @classmethod
+    def from_redis(cls, raw: str) -> Optional["WindowState"]:
+        """The state, or None when the text is not a window (then it is rebuilt)."""
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("count"), int):
+            return None
+        lists = [data.get("prefix", []), data.get("events", [])]
+        if not all(isinstance(items, list) and all(isinstance(e, dict) for e in items) for items in lists):
+            return None
+        return cls.construct(count=data["count"], prefix=lists[0], events=lists[1])
 
 
 class WindowedRedisTrackerStore(LinearMergeRedisTrackerStore):
@@ -198,36 +232,30 @@ class WindowedRedisTrackerStore(LinearMergeRedisTrackerStore):
         return self.key_prefix.rstrip(":") + "-window:" + sender_id
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
-        state = self._read_window(sender_id) or self._rebuild_window(sender_id)
+        raw = self.red.get(self._window_key(sender_id))
+        state = WindowState.from_redis(raw) if raw else None
+        if state is None:
+            state, raw = self._rebuild_window(sender_id)
         if state is None:
             return None
         handed = state.prefix + state.events
         tracker = DialogueStateTracker.from_dict(sender_id, handed, self._slots())
-        tracker._bank_window = Window(self, state, len(handed))  # type: ignore[attr-defined]
+        tracker._bank_window = Window(self, state, len(handed), raw)  # type: ignore[attr-defined]
         return tracker
 
     def _slots(self) -> Any:
         return self.domain.slots if self.domain else None
 
-    def _read_window(self, sender_id: str) -> Optional[WindowState]:
-        raw = self.red.get(self._window_key(sender_id))
-        if not raw:
-            return None
-        try:
-            return WindowState.parse_raw(raw)
-        except ValueError:
-            return None
-
-    def _rebuild_window(self, sender_id: str) -> Optional[WindowState]:
-        """The window from the stored conversation (written by something else, or never windowed)."""
+    def _rebuild_window(self, sender_id: str) -> Tuple[Optional[WindowState], str]:
+        """The window from the stored conversation (written by something else, or never
+        windowed), and its text as written."""
         stored = self.red.get(self.key_prefix + sender_id)
         if stored is None:
-            return None
+            return None, ""
         events: List[Dict[str, Any]] = json.loads(stored).get("events") or []
         start = _session_start(events)
         state = self._moved(sender_id, WindowState(count=len(events), events=events[start:]))
-        self._write(sender_id, state, [], self.record_exp)
-        return state
+        return state, self._write(sender_id, state, [], StoredEnd(stored[-3:], len(stored.encode("utf-8"))), self.record_exp)
 
     async def save(self, tracker: DialogueStateTracker, timeout: Optional[float] = None) -> None:
         window = window_of(tracker)
@@ -235,8 +263,12 @@ class WindowedRedisTrackerStore(LinearMergeRedisTrackerStore):
             await super().save(tracker, timeout)
             self.red.delete(self._window_key(tracker.sender_id))
             return
-        current = self._read_window(tracker.sender_id)
-        if current is None or current.count != window.state.count:
+        # One round trip: the window as it is now, and the end of the stored conversation.
+        key = self.key_prefix + tracker.sender_id
+        pipe = self.red.pipeline(transaction=False)
+        pipe.get(self._window_key(tracker.sender_id)).getrange(key, -3, -1).strlen(key)
+        current, tail, length = pipe.execute()
+        if current != window.stored:  # someone else saved this conversation since it was handed out
             self._save_after_another(tracker, window, timeout or self.record_exp)
             return
         await self.stream_events(tracker)
@@ -249,8 +281,8 @@ class WindowedRedisTrackerStore(LinearMergeRedisTrackerStore):
                 prefix, events = [], fresh[new_session:]
             state = self._moved(tracker.sender_id,
                                 WindowState(count=state.count + len(fresh), prefix=prefix, events=events))
-        self._write(tracker.sender_id, state, fresh, timeout or self.record_exp)
-        window.state, window.handed_out = state, len(tracker.events)
+        written = self._write(tracker.sender_id, state, fresh, StoredEnd(tail, length), timeout or self.record_exp)
+        window.state, window.handed_out, window.stored = state, len(tracker.events), written
 
     def _save_after_another(self, tracker: DialogueStateTracker, window: Window, timeout: Optional[float]) -> None:
         """Someone else saved this conversation after it was handed out: its new events are
@@ -265,24 +297,27 @@ class WindowedRedisTrackerStore(LinearMergeRedisTrackerStore):
         self.red.delete(self._window_key(tracker.sender_id))
         tracker._bank_window = None  # type: ignore[attr-defined]  # a second save merges
 
-    def _write(self, sender_id: str, state: WindowState, fresh: List[Dict[str, Any]],
-               timeout: Optional[float]) -> None:
+    def _write(self, sender_id: str, state: WindowState, fresh: List[Dict[str, Any]], end: "StoredEnd",
+               timeout: Optional[float]) -> str:
+        """Appends `fresh` to the stored conversation and writes the window (one transaction);
+        returns the window's text."""
         key = self.key_prefix + sender_id
+        written = state.to_redis()
         pipe = self.red.pipeline(transaction=True)
         if fresh:
-            self._append(pipe, key, fresh)
-        pipe.set(self._window_key(sender_id), state.json(), ex=timeout)
+            self._append(pipe, key, fresh, end)
+        pipe.set(self._window_key(sender_id), written, ex=timeout)
         if timeout:
             pipe.expire(key, int(timeout))
         pipe.execute()
+        return written
 
-    def _append(self, pipe: Any, key: str, fresh: List[Dict[str, Any]]) -> None:
+    def _append(self, pipe: Any, key: str, fresh: List[Dict[str, Any]], end: "StoredEnd") -> None:
         """Appends events to the stored `{..., "events": [...]}` without reading it back."""
-        tail = self.red.getrange(key, -3, -1)
         body = ", ".join(json.dumps(event) for event in fresh)
-        if tail.endswith("]}"):
-            separator = "" if tail == "[]}" else ", "
-            pipe.setrange(key, self.red.strlen(key) - 2, separator + body + "]}")
+        if end.tail.endswith("]}"):
+            separator = "" if end.tail == "[]}" else ", "
+            pipe.setrange(key, end.length - 2, separator + body + "]}")
         else:  # not written by this store (events not last): rewritten once in its order
             dialogue = json.loads(self.red.get(key) or '{"events": []}')
             events = (dialogue.get("events") or []) + fresh

@@ -134,3 +134,24 @@ def test_a_new_session_starts_a_new_window(store):
     latest = run(store.retrieve(sender))
     assert [e.text for e in latest.events if isinstance(e, UserUttered)] == ["第500句"]  # only the new session
     assert len(run(store.retrieve_full_tracker(sender)).events) == 4 + 80 * 5 + 2 + 4 + 5  # nothing lost
+
+
+def test_a_window_that_is_not_one_is_rebuilt_from_the_stored_conversation(store):
+    """The window is read with a shape check, not pydantic's validation: text that is not a
+    window (broken JSON, a wrong shape) is rebuilt from the conversation, nothing is lost."""
+    sender = "broken-" + uuid.uuid4().hex[:8]
+    run(store.save(DialogueStateTracker.from_events(sender, session_start(T0), store.domain.slots)))
+    for i in range(3):
+        tracker = run(store.retrieve(sender))
+        for event in turn(i):
+            tracker.update(event)
+        run(store.save(tracker))
+    for broken in ('{"count": 7, "events": [', '{"count": "7", "events": []}', '{"count": 7, "events": [1]}', "[]"):
+        store.red.set(store._window_key(sender), broken)
+        tracker = run(store.retrieve(sender))
+        assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["第0句", "第1句", "第2句"]
+    for event in turn(3):
+        tracker.update(event)
+    run(store.save(tracker))
+    texts = [e.text for e in run(store.retrieve_full_tracker(sender)).events if isinstance(e, UserUttered)]
+    assert texts == [f"第{i}句" for i in range(4)]
