@@ -53,10 +53,13 @@ tests are in tests/reliability/; behaviour and guarantees: docs/reliability.md).
    switch). `PUT /model` with `model_server` or `remote_storage`, and `DELETE /model`, still
    reach one worker only.
 
-Besides the guards, two speed-ups that decide exactly what stock Rasa decides (tested
+Besides the guards, speed-ups: four that decide exactly what stock Rasa decides (tested
 prediction by prediction in tests/reliability/test_speedups_equivalence.py): TEDPolicy is
-asked only when no rule or memorised story is certain (bot/rules_first.py), and the compiled
-TensorFlow function of DIET and TED is called directly (bot/tf_calls.py). RASA_SPEEDUPS_OFF
+asked only when no rule or memorised story is certain (bot/rules_first.py), the compiled
+TensorFlow function of DIET and TED is called directly (bot/tf_calls.py), the policies share
+one replay of the conversation's states per prediction (bot/dialogue_states.py), and the model's
+graph runs node after node without dask's scheduler (bot/graph_runner.py); and each worker
+keeps one connection pool for the action server (bot/action_session.py). RASA_SPEEDUPS_OFF
 leaves them out, to measure them side by side (docs/performance.md).
 
 Before any of them, `--cors "*"` is refused: browser origins are an allow-list
@@ -82,7 +85,8 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
-from bot import in_context, no_repeat, rules_first, several_questions, tf_calls, typed_buttons
+from bot import (action_session, dialogue_states, graph_runner, in_context, no_repeat, rules_first, several_questions,
+                 tf_calls, typed_buttons)
 from bot.tracker_store import FULL_HISTORY_ACTIONS, Window, window_of
 
 logger = logging.getLogger("bot.rasa_server")  # not "__main__" when run with -m
@@ -215,6 +219,7 @@ def _guard_rest_answers() -> None:
         app.register_listener(_stop_model_watch, "before_server_stop")
         from bot.settings import get_settings
 
+        action_session.register(app)  # speed-up: one connection pool per worker for the action server
         if get_settings().rasa_worker_header:  # tests: which worker answered
             app.register_middleware(_worker_header, "response")
         return app
@@ -597,7 +602,9 @@ def install() -> None:
     _guard_action_result_validation()
     _guard_full_history_actions()
     _cache_per_call_lookups()
+    graph_runner.install()
     rules_first.install()
+    dialogue_states.install()
     tf_calls.install()
     several_questions.install()
     typed_buttons.install()

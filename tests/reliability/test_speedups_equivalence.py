@@ -1,11 +1,13 @@
-"""The speed-ups of the Rasa server (bot/rules_first.py, bot/tf_calls.py) decide exactly what
-stock Rasa decides: every conversation of the conversation set is played through the trained
-model in-process (custom actions on the stack's action server), and every prediction and every
-TensorFlow call is made both ways on the same input and compared (docs/performance.md).
+"""The speed-ups of the Rasa server (bot/rules_first.py, bot/tf_calls.py, bot/dialogue_states.py,
+bot/graph_runner.py) decide exactly what stock Rasa decides: every conversation of the
+conversation set is played through the trained model in-process (custom actions on the stack's
+action server), and every NLU parse, prediction, TensorFlow call and list of dialogue states is
+made both ways on the same input and compared (docs/performance.md).
 """
 from __future__ import annotations
 
 import asyncio
+from unittest import mock
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -17,6 +19,8 @@ from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.constants import PLACEHOLDER_TRACKER
 from rasa.utils.endpoints import EndpointConfig
 from rasa.core.utils import AvailableEndpoints
+from rasa.shared.core.domain import Domain
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.utils.tensorflow.models import RasaModel
 
 from bot import model_cache, rasa_server, rules_first
@@ -29,6 +33,8 @@ class Differences:
     def __init__(self) -> None:
         self.predictions = 0
         self.tf_calls = 0
+        self.state_lists = 0
+        self.parses = 0
         self.found: List[str] = []
 
 
@@ -69,13 +75,17 @@ def compared(monkeypatch) -> Differences:
     differences = Differences()
     predict = MessageProcessor._predict_next_with_tracker
     rasa_predict = RasaModel._rasa_predict
-    assert hasattr(predict, "__wrapped__") and hasattr(rasa_predict, "__wrapped__"), "speed-ups not installed"
+    states_for_history = Domain.states_for_tracker_history
+    parse = MessageProcessor._parse_message_with_graph
+    dask_run = DaskGraphRunner.run.__wrapped__
+    assert all(hasattr(f, "__wrapped__") for f in (predict, rasa_predict, states_for_history, DaskGraphRunner.run)), \
+        "speed-ups not installed"
 
     def checked_predict(self: MessageProcessor, tracker) -> PolicyPrediction:
         stock = None
-        if not tracker.followup_action:  # what stock Rasa runs for every other prediction
+        if not tracker.followup_action:  # what stock Rasa runs for every other prediction, with dask
             target = self.model_metadata.core_target
-            stock = self.graph_runner.run(inputs={PLACEHOLDER_TRACKER: tracker.copy()}, targets=[target])[target]
+            stock = dask_run(self.graph_runner, inputs={PLACEHOLDER_TRACKER: tracker.copy()}, targets=[target])[target]
         fast = predict(self, tracker)
         if stock is not None:
             differences.predictions += 1
@@ -92,7 +102,26 @@ def compared(monkeypatch) -> Differences:
             differences.found.append(f"TensorFlow outputs of {type(self).__name__} differ")
         return fast
 
+    def checked_parse(self: MessageProcessor, message: UserMessage, tracker=None, only_output_properties=True):
+        fast = parse(self, message, tracker, only_output_properties)
+        with mock.patch.object(DaskGraphRunner, "run", dask_run):
+            stock = parse(self, message, tracker, only_output_properties)
+        differences.parses += 1
+        if stock != fast:
+            differences.found.append(f"parse of {message.text!r}: stock {stock} != {fast}")
+        return fast
+
+    def checked_states(self: Domain, tracker, *args: Any, **kwargs: Any):
+        stock = states_for_history.__wrapped__(self, tracker, *args, **kwargs)
+        fast = states_for_history(self, tracker, *args, **kwargs)
+        differences.state_lists += 1
+        if stock != fast:
+            differences.found.append(f"{tracker.sender_id}: states {args} {kwargs}: stock {stock} != {fast}")
+        return fast
+
     monkeypatch.setattr(MessageProcessor, "_predict_next_with_tracker", checked_predict)
+    monkeypatch.setattr(MessageProcessor, "_parse_message_with_graph", checked_parse)
+    monkeypatch.setattr(Domain, "states_for_tracker_history", checked_states)
     monkeypatch.setattr(RasaModel, "_rasa_predict", checked_rasa_predict)
     return differences
 
@@ -126,7 +155,9 @@ def test_every_prediction_and_tensorflow_call_of_the_conversation_set_is_stock_r
     skipped = rules_first.counts.decided_without_ted - before[0]
     asked = rules_first.counts.asked_ted - before[1]
     print(f"\n{len(conversations)} conversations, {turns} turns: {compared.predictions} predictions compared "
-          f"({skipped} decided without TED, {asked} with it), {compared.tf_calls} TensorFlow calls compared")
+          f"({skipped} decided without TED, {asked} with it), {compared.parses} NLU parses, "
+          f"{compared.tf_calls} TensorFlow calls and {compared.state_lists} lists of dialogue states compared")
     assert not compared.found, "\n".join(compared.found[:20])
-    assert compared.predictions > turns and compared.tf_calls >= turns
+    assert compared.predictions > turns and compared.parses >= turns and compared.tf_calls >= turns
+    assert compared.state_lists > 2 * turns
     assert skipped > 0 and asked > 0  # both paths were exercised
