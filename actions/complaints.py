@@ -78,9 +78,15 @@ class ValidateComplaintForm(BankFormValidation):
             self.answer(tracker, "complaint_description", text_of(tracker))
 
     async def extract_complaint_time(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        if self.asked(tracker) == "complaint_time":
+        """Asked for, or said when answering another question of the form ("昨天在人民路支行排队
+        两个小时" for what happened): then it is not asked again."""
+        asked = self.asked(tracker)
+        if asked == "complaint_time":
             said = time_phrase(text_of(tracker))
             return self.answer(tracker, "complaint_time", said or text_of(tracker), recognized=said)
+        if asked and not tracker.get_slot("complaint_time") and self.answers(tracker, asked):
+            said = time_phrase(text_of(tracker))
+            return {"complaint_time": said} if said else {}
         return self.from_start(tracker, "complaint_time")
 
     async def extract_complaint_place(self, dispatcher, tracker, domain) -> Dict[Text, Any]:

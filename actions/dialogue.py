@@ -290,7 +290,12 @@ def offer_paused_form(dispatcher: CollectingDispatcher, tracker: Tracker) -> Non
 
 
 def form_slots(domain: DomainDict, form: Text) -> List[Text]:
-    return list(((domain.get("forms") or {}).get(form) or {}).get("required_slots") or [])
+    """What the form has been told: the slots it asks for (domain.yml) and those it keeps when
+    the customer says them without being asked (a complaint's place)."""
+    from actions.registry import slots_of_form
+
+    asked = list(((domain.get("forms") or {}).get(form) or {}).get("required_slots") or [])
+    return asked + [slot for slot in slots_of_form(form) if slot not in asked]
 
 
 class ActionStopForm(Action):

@@ -47,6 +47,14 @@ def action_named(name: Text) -> Union[Action, "_NotForSuggestions"]:
     return action if may_run_for_suggestion(name) else _NotForSuggestions(action)
 
 
+def slots_of_form(form: Text) -> List[Text]:
+    """The slots a form's validation action fills (validate_<form>: its `extract_`/`validate_`
+    methods), asked for or only kept when said (a complaint's place); empty for another form."""
+    validation = _actions().get(f"validate_{form}")
+    own_slots = getattr(type(validation), "own_slots", None)
+    return sorted(own_slots()) if own_slots else []
+
+
 class _NotForSuggestions:
     """An action that changes something (files, freezes, hands off): never run to work out a
     suggested reply for the agent (bot/read_only_actions.py), whatever topics.yml names.
