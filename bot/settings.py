@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     sanic_workers: str = Field("", description="Rasa's Sanic workers; unset = 1 (Rasa's default)")
     rasa_worker_header: bool = Field(False, description="tests: Rasa answers with `X-Rasa-Worker: <pid>`")
     rasa_speedups_off: str = Field("", description="comma-separated speed-ups of bot/rasa_server.py to leave "
-                                   "out (e.g. rules_first), to measure them side by side (docs/performance.md)")
+                                   "out (e.g. rules_first, or all), to measure them side by side "
+                                   "(docs/performance.md)")
 
     class Config:
         env_file = str(PROJECT_ROOT / ".env")
@@ -78,9 +79,9 @@ def allowed_origins(settings: Optional[Settings] = None) -> List[str]:
 
 
 def speedup_on(name: str, settings: Optional[Settings] = None) -> bool:
-    """A speed-up of the Rasa server is on unless RASA_SPEEDUPS_OFF names it."""
+    """A speed-up of the Rasa server is on unless RASA_SPEEDUPS_OFF names it (or says `all`)."""
     off = {part.strip() for part in (settings or get_settings()).rasa_speedups_off.split(",")}
-    return name not in off
+    return name not in off and "all" not in off
 
 
 def sanic_workers(settings: Optional[Settings] = None) -> int:
