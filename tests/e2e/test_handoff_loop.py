@@ -91,7 +91,8 @@ def test_the_agent_hands_back_to_the_form_the_customer_was_in(stack, tokens):
     agent.post(f"/api/handoffs/{hid}/close", {"resolution": "已解释流程", "then": "continue_form"})
     said = _until_said(customer, "接着办刚才的「投诉登记」", "发生了什么")
     assert "打个分" not in said
-    assert "什么时候" in customer.says("昨天在城东支行排队两个小时没人管")  # the form goes on
+    # the form goes on: what happened (with its time, not asked again), then what they want
+    assert "怎么处理" in customer.says("昨天在城东支行排队两个小时没人管")
 
 
 def test_the_agent_hands_back_to_start_the_limit_raise_form(stack, tokens):
