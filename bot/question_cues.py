@@ -8,6 +8,8 @@
 - `starts_with_switch`: "先等等，我的卡丢了" inside a form means: first something else.
 - `covered_by`: a question the answer to an earlier one already answers ("还没收到 一般要多久才能到":
   the transfer-status answer says how long each arrival type takes) is not asked again.
+- `says_misunderstood`: "我问的是…", "你没听懂": the answer before missed the point (the content
+  studio's inbox takes in the message it answered).
 
 Both the Rasa process (bot/several_questions.py) and the action server (actions/forms.py) use
 this module, so the two agree on what a question is.
@@ -34,6 +36,7 @@ class Cues:
     request: Pattern[str]
     joiner: Pattern[str]
     switch: Pattern[str]
+    misunderstood: Pattern[str]
     covers: Dict[str, FrozenSet[str]]
 
 
@@ -48,6 +51,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
                 request=_alternatives([str(p) for p in data.get("request") or []], anchored=False),
                 joiner=_alternatives([str(p) for p in data.get("joiners") or []], anchored=True),
                 switch=_alternatives([str(p) for p in data.get("switch") or []], anchored=True),
+                misunderstood=_alternatives([str(p) for p in data.get("misunderstood") or []], anchored=True),
                 covers={str(k): frozenset(map(str, v or [])) for k, v in (data.get("covers") or {}).items()})
 
 
@@ -82,6 +86,10 @@ def strip_joiner(text: str) -> str:
 
 def starts_with_switch(text: str) -> bool:
     return bool(cues().switch.match((text or "").strip()))
+
+
+def says_misunderstood(text: str) -> bool:
+    return bool(cues().misunderstood.match((text or "").strip()))
 
 
 def covered_by(earlier_intent: str, intent: str) -> bool:

@@ -6,7 +6,8 @@ A message is in the inbox when (reasons, several may apply):
 - `core_fallback`: the dialogue fell back after it (Rasa's fallback actions, as mine counts them);
 - `handoff`: the customer asked for a person (intent `request_human`) or was handed over
   (`action_handoff*`) right after it;
-- `repeated`: the customer's next message says the same again (the answer did not help);
+- `repeated`: the customer's next message says the same again, or starts by saying the answer
+  missed the point ("我问的是…", data/lexicon/cues.yml `misunderstood`): the answer did not help;
 - `low_rating`: it was asked in a session the customer rated low (≤ 2 of 5).
 
 Messages are grouped with mine's clustering (`cluster`) and masked with `bot.masking.mask_personal`
@@ -30,6 +31,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from bot.content.mine import (CORE_FALLBACK_ACTIONS, FALLBACK_INTENT, SMALL_TALK, Conversation, _top_intent,
                               cluster, clustering_text, find_ratings, sessions)
 from bot.masking import mask_personal
+from bot.question_cues import says_misunderstood
 from services.agent_desk import errors
 
 UNANSWERED_INTENTS = (FALLBACK_INTENT, "out_of_scope")
@@ -291,7 +293,7 @@ def _session_messages(sender: str, events: List[Dict[str, Any]], threshold: floa
                 last = None
                 continue
             small_talk = name in SMALL_TALK and name != FALLBACK_INTENT
-            if last is not None and not last[2] and said_again(last[1], text):
+            if last is not None and not last[2] and (said_again(last[1], text) or says_misunderstood(text)):
                 flag(last[0], "repeated")
             if name in UNANSWERED_INTENTS:
                 flag(message, str(name))

@@ -193,6 +193,22 @@ def test_handoff_repeat_low_confidence_and_low_rating_bring_understood_messages_
     }
 
 
+def test_a_confident_wrong_answer_the_customer_corrects_is_in_the_inbox() -> None:
+    """Seen driving the real bot: "大年初一你们开张不" got the account-opening answer (开张 read as
+    开户) with high confidence; the customer said "我问的是…" in other words, which no
+    similarity measure calls the same question. A lead-in that says "you misunderstood me"
+    (cues.yml `misunderstood`) brings the message before it in."""
+    clock = Clock()
+    corrected = session_start(clock()) + answered(clock, "大年初一你们开张不", "ask_account_opening", 0.93) + \
+        answered(clock, "我问的是大年初一你们网点开不开门", "ask_branch_hours", 0.97)
+    follow_up = session_start(clock()) + answered(clock, "转账限额是多少", "ask_transfer_limit") + \
+        answered(clock, "转账限额怎么提高", "raise_transfer_limit")
+
+    found = inbox.find_messages([Conversation("c", corrected), Conversation("f", follow_up)])
+
+    assert {(m.sender_id, m.text): m.reasons for m in found} == {("c", "大年初一你们开张不"): ["repeated"]}
+
+
 def test_a_message_replayed_by_the_two_stage_fallback_is_neither_a_fallback_nor_a_repeat() -> None:
     # As Rasa stored it live: the bot asks "您是想问…吗", the customer asks something new
     # instead; the fallback undoes that message (rewind) and replays it as a fresh one.
