@@ -50,7 +50,10 @@ tests are in tests/reliability/; behaviour and guarantees: docs/reliability.md).
    files are read in a thread, so the worker keeps answering meanwhile). A process started
    with another `--model` (a new deployment) ignores an older record. The replaced model is
    freed (guard 4's frozen objects are unfrozen and collected once, a few seconds after the
-   switch). `PUT /model` with `model_server` or `remote_storage`, and `DELETE /model`, still
+   switch). Every worker also says which model it runs (`<prefix>:rasa:worker-models`, a hash by
+   `<host>-<pid>`, live while `<prefix>:rasa:workers` says so: renewed at every check, lapsing
+   WORKER_RECORD_SECONDS after a worker stops), so the content studio shows a switch as done
+   only when every worker has followed. `PUT /model` with `model_server` or `remote_storage`, and `DELETE /model`, still
    reach one worker only.
 
 Besides the guards, speed-ups: four that decide exactly what stock Rasa decides (tested
@@ -74,7 +77,9 @@ import itertools
 import json
 import logging
 import os
+import socket
 import sys
+import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -214,6 +219,7 @@ def _guard_rest_answers() -> None:
         app.register_listener(_freeze_loaded_model, "after_server_start")
         # Guard 8: PUT /model recorded in Redis, and followed by every worker.
         app.ctx.bank_endpoints = kwargs.get("endpoints")
+        app.register_middleware(_announce_model_load, "request")
         app.register_middleware(_record_replaced_model, "response")
         app.register_listener(_start_model_watch, "after_server_start")
         app.register_listener(_stop_model_watch, "before_server_stop")
@@ -430,6 +436,11 @@ def _cache_per_call_lookups() -> None:
 
 # -- 8. a model replaced with PUT /model, in every worker -------------------------------
 MODEL_CHECK_SECONDS = 2.0
+# A worker's record of the model it runs lapses this long after its last renewal (a worker that
+# stopped without withdrawing it); a busy worker's event loop may renew late, hence the margin.
+WORKER_RECORD_SECONDS = 30.0
+# While a worker loads a model its event loop may not run at all (Rasa's PUT /model loads in it).
+LOADING_RECORD_SECONDS = 600.0
 # After a switch, the turns still running on the old model finish before it is freed.
 OLD_MODEL_GRACE_SECONDS = 5.0
 _base_model: Optional[str] = None  # this server's --model (set by main())
@@ -474,6 +485,19 @@ def _model_state(app: Any) -> ModelState:
     return state
 
 
+async def _announce_model_load(request: Any) -> None:
+    """Before Rasa's PUT /model handler loads the model (in this worker's event loop): say so."""
+    if request.method != "PUT" or request.path != "/model":
+        return None
+    body = request.json if isinstance(request.json, dict) else {}
+    if body.get("model_file") and not (body.get("model_server") or body.get("remote_storage")):
+        try:
+            await _publish_worker_model(request.app, loading=str(body["model_file"]))
+        except Exception as exc:  # the load goes on; the studio may show the switch late
+            logger.warning("worker %d: could not announce the model load: %r", os.getpid(), exc)
+    return None
+
+
 async def _record_replaced_model(request: Any, response: Any) -> Any:
     if request.method != "PUT" or request.path != "/model" or getattr(response, "status", None) != 204:
         return None
@@ -491,6 +515,7 @@ async def _record_replaced_model(request: Any, response: Any) -> Any:
         from connectors.common import redis_client
 
         await redis_client().set(active_model_key(), json.dumps(record, ensure_ascii=False))
+        await _publish_worker_model(request.app)
     except Exception as exc:
         logger.error("model %s loaded in one worker, but not recorded for the others: %r", path, exc)
         from sanic import response as sanic_response
@@ -534,6 +559,7 @@ async def _follow_active_model(app: Any) -> None:
         return
     logger.info("worker %d: loading model %s (PUT /model at %s)", os.getpid(), record["path"],
                 record.get("changed_at"))
+    await _publish_worker_model(app, loading=record["path"])
     try:
         new_agent = await _load_like_put_model(app, record["path"])
     except Exception as exc:  # ErrorResponse from Rasa, a missing file: keep the current model
@@ -546,12 +572,57 @@ async def _follow_active_model(app: Any) -> None:
     _free_old_model_later(app)
 
 
+def worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def worker_keys() -> Tuple[str, str]:
+    """`<prefix>:rasa:workers` (sorted set: worker id -> until when its record holds, unix time)
+    and `<prefix>:rasa:worker-models` (hash: worker id -> the model it runs, JSON)."""
+    from connectors.common import redis_key
+
+    return redis_key("rasa", "workers"), redis_key("rasa", "worker-models")
+
+
+async def _publish_worker_model(app: Any, loading: Optional[str] = None) -> None:
+    """Every worker says which model it runs (and which one it is loading), for
+    WORKER_RECORD_SECONDS (renewed at every check; LOADING_RECORD_SECONDS while loading, when the
+    worker may not get to renew it), so that whoever switched the model (the content studio) can
+    tell when every worker of every Rasa process has followed: GET /status answers for one worker
+    only. Records of workers that stopped without saying so lapse and are removed here."""
+    from connectors.common import redis_client
+
+    state, now = _model_state(app), time.time()
+    record = {"name": os.path.basename(state.path), "path": state.path, "pid": os.getpid(),
+              "loading": os.path.basename(loading) if loading else None,
+              "at": datetime.now(timezone.utc).isoformat()}
+    workers, models = worker_keys()
+    client = redis_client()
+    lapsed = await client.zrangebyscore(workers, "-inf", now)
+    async with client.pipeline(transaction=True) as pipe:
+        if lapsed:
+            pipe.zrem(workers, *lapsed).hdel(models, *lapsed)
+        pipe.zadd(workers, {worker_id(): now + (LOADING_RECORD_SECONDS if loading else WORKER_RECORD_SECONDS)})
+        pipe.hset(models, worker_id(), json.dumps(record, ensure_ascii=False))
+        await pipe.execute()
+
+
+async def _withdraw_worker_model() -> None:
+    from connectors.common import redis_client
+
+    workers, models = worker_keys()
+    async with redis_client().pipeline(transaction=True) as pipe:
+        await pipe.zrem(workers, worker_id()).hdel(models, worker_id()).execute()
+
+
 async def _watch_active_model(app: Any) -> None:
     complained = False
     while True:
-        await asyncio.sleep(MODEL_CHECK_SECONDS)
         try:
+            await _publish_worker_model(app)
+            await asyncio.sleep(MODEL_CHECK_SECONDS)
             await _follow_active_model(app)
+            await _publish_worker_model(app)
             complained = False
         except asyncio.CancelledError:
             raise
@@ -570,6 +641,10 @@ async def _stop_model_watch(app: Any, _loop: Any) -> None:
     task = getattr(app.ctx, "bank_model_watch", None)
     if task is not None:
         task.cancel()
+    try:
+        await _withdraw_worker_model()
+    except Exception as exc:  # the record lapses by itself
+        logger.info("worker %d: model record not removed: %r", os.getpid(), exc)
 
 
 def _free_old_model_later(app: Any) -> None:

@@ -188,6 +188,10 @@ def test_put_model_reaches_every_worker(two_workers: RunningStack, tmp_path: Pat
     all_seconds = time.monotonic() - started
     print(f"\n[socket workers] PUT /model answered after {put_seconds:.1f} s; every worker on the new "
           f"model after {all_seconds:.1f} s")
+    # Each worker's own record says so too (what the content studio reads to show the switch).
+    live = store(stack).zrangebyscore(f"{stack.key_prefix}:rasa:workers", time.time(), "+inf")
+    records = [json.loads(r) for r in store(stack).hmget(f"{stack.key_prefix}:rasa:worker-models", live)]
+    assert len(live) == WORKERS and {r["name"] for r in records} == {replacement.name}, records
     # Conversations go on with it, in both workers.
     for _ in range(4):
         answer = fresh("POST", f"{stack.rasa_url}/webhooks/rest/webhook",

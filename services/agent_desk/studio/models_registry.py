@@ -8,7 +8,11 @@ Files under the studio directory (settings.effective_studio_dir):
   figures/<key>.json  one model's figures on one held-out test set (FiguresCache)
 
 Rasa itself is asked through its HTTP API (RasaClient): GET /status names the model file it runs
-(its file name only), PUT /model {"model_file": <absolute path>} replaces it.
+(its file name only), PUT /model {"model_file": <absolute path>} replaces it. With several Sanic
+workers (or Rasa processes) GET /status speaks for whichever worker answers; every worker also
+records the model it runs in Redis (`<prefix>:rasa:workers`, `<prefix>:rasa:worker-models`,
+bot/rasa_server.py guard 8), which RasaWorkers reads, so a switch shows as done only when every
+worker has followed.
 """
 from __future__ import annotations
 
@@ -248,3 +252,40 @@ class RasaClient:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.3)
+
+
+# -- what every Rasa worker runs ---------------------------------------------------------------
+class WorkerModel(StudioModel):
+    name: str = Field(..., description="the model file the worker runs")
+    loading: Optional[str] = Field(None, description="the model file it is loading now, if any")
+
+
+class RasaWorkers:
+    """The model file each running Rasa worker reports (Redis, renewed by the worker every 2 s)."""
+
+    def __init__(self, redis_url: str, key_prefix: str) -> None:
+        self.redis_url = redis_url
+        self.workers_key = f"{key_prefix}:rasa:workers"          # sorted set: worker -> valid until
+        self.models_key = f"{key_prefix}:rasa:worker-models"     # hash: worker -> {"name", "loading", ...}
+
+    def models(self) -> Optional[List[WorkerModel]]:
+        """One record per live worker; None when Redis cannot be read (then GET /status is all
+        there is)."""
+        import redis
+
+        from services.agent_desk.studio.inbox import redis_client
+
+        try:
+            client = redis_client(self.redis_url)
+            live = client.zrangebyscore(self.workers_key, time.time(), "+inf")
+            values = client.hmget(self.models_key, live) if live else []
+        except redis.RedisError as exc:
+            log.warning("cannot read the Rasa workers' models from Redis: %r", exc)
+            return None
+        found = []
+        for raw in values:
+            try:
+                found.append(WorkerModel.parse_raw(raw))
+            except (ValueError, TypeError):
+                continue  # lapsed between the two reads, or not a record
+        return found

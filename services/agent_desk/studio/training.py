@@ -47,7 +47,8 @@ from bot.settings import PROJECT_ROOT
 from services.agent_desk import errors
 from services.agent_desk.config import DeskSettings
 from services.agent_desk.studio.models_registry import (Activation, Figures, FiguresCache, ModelRecord, ModelRegistry,
-                                                        RasaClient, RasaStatus, StudioModel, file_lock, model_id_of,
+                                                        RasaClient, RasaStatus, RasaWorkers, StudioModel, file_lock,
+                                                        model_id_of,
                                                         now_iso, write_json_atomically)
 from services.agent_desk.studio.workspace import Workspace
 
@@ -150,6 +151,7 @@ class Trainer:
         self.registry = ModelRegistry(self.directory / "models.json")
         self.figures = FiguresCache(self.directory / "figures")
         self.rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.studio_model_load_timeout_seconds)
+        self.workers = RasaWorkers(settings.effective_redis_url, settings.redis_key_prefix)
         self._write_lock = threading.Lock()
         self._child: Optional[subprocess.Popen] = None
         self._stopping = False

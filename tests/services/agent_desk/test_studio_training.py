@@ -303,3 +303,55 @@ def test_rasa_down_is_a_503_and_nothing_is_recorded(tmp_path: Path) -> None:
     with pytest.raises(errors.StudioUnavailable):
         trainer.rollback("content1", "内容编辑 赵敏")
     assert [r.name for r in trainer.registry.load().stack] == ["a.tar.gz", "b.tar.gz"]
+
+
+def test_a_switch_is_done_only_when_every_rasa_worker_runs_the_model(tmp_path: Path, redis_for_tests) -> None:
+    """With several Sanic workers (or Rasa processes) GET /status speaks for one worker; the page
+    used to show "not in sync" right after an activation and never looked again. Each worker's own
+    record (bot/rasa_server.py guard 8) tells the desk how far the switch has got."""
+    import json as json_mod
+
+    import redis as redis_mod
+
+    from services.agent_desk.api.routes.studio_training import _models
+    from services.agent_desk.studio.models_registry import RasaStatus
+
+    prefix = "studiotest" + secrets.token_hex(4)
+    trainer = _trainer(tmp_path, redis_url=redis_for_tests.url, redis_key_prefix=prefix)
+    with trainer.registry.locked() as state:
+        state.stack = [ModelRecord(name="old.tar.gz", path="/m/old.tar.gz"),
+                       ModelRecord(name="new.tar.gz", path="/m/new.tar.gz", activated_by="content1",
+                                   activated_by_name="内容编辑 赵敏")]
+    trainer.rasa.status = lambda: RasaStatus(model_file="old.tar.gz")  # the worker that answers has not followed
+    client = redis_mod.Redis.from_url(redis_for_tests.url)
+
+    def workers(**running: str) -> None:
+        client.delete(f"{prefix}:rasa:workers", f"{prefix}:rasa:worker-models")
+        for worker, name in running.items():
+            name, _, loading = name.partition(">")
+            client.zadd(f"{prefix}:rasa:workers", {worker: time.time() + 6})
+            client.hset(f"{prefix}:rasa:worker-models", worker,
+                        json_mod.dumps({"name": name, "loading": loading or None}))
+
+    workers(w1="old.tar.gz>new.tar.gz", w2="old.tar.gz")  # PUT /model still loading in one worker
+    loading = _models(trainer)
+    assert loading.switching and not loading.in_sync and loading.active.name == "new.tar.gz"
+    assert (loading.workers.total, loading.workers.on_latest) == (2, 0)
+
+    workers(w1="new.tar.gz", w2="old.tar.gz")
+    during = _models(trainer)
+    assert during.switching and not during.in_sync and during.active.name == "new.tar.gz"
+    assert (during.workers.total, during.workers.on_latest) == (2, 1)
+
+    workers(w1="new.tar.gz", w2="new.tar.gz")
+    done = _models(trainer)
+    assert done.in_sync and not done.switching and (done.workers.total, done.workers.on_latest) == (2, 2)
+    assert done.running == "new.tar.gz" and done.active.activated_by_name == "内容编辑 赵敏"  # not /status's word
+
+    client.zadd(f"{prefix}:rasa:workers", {"w2": time.time() - 1})  # a worker stopped: its record lapsed
+    assert _models(trainer).workers.total == 1
+
+    workers(w1="old.tar.gz", w2="old.tar.gz")  # e.g. Rasa restarted with its own model
+    restarted = _models(trainer)
+    assert not restarted.in_sync and not restarted.switching and restarted.active.name == "old.tar.gz"
+    client.delete(f"{prefix}:rasa:workers", f"{prefix}:rasa:worker-models")

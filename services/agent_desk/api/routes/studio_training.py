@@ -27,15 +27,24 @@ router = APIRouter(prefix="/api/studio", tags=["studio"])
 JobId = PathParam(..., max_length=40, description="a job id from POST /api/studio/jobs")
 
 
+class WorkersOut(StudioModel):
+    total: int = Field(..., description="Rasa workers running now (every worker of every Rasa process)")
+    on_latest: int = Field(..., description="of them, those running the model the studio last activated")
+
+
 class ModelsOut(StudioModel):
-    running: Optional[str] = Field(None, description="the model file Rasa runs now (GET /status); null: unknown")
+    running: Optional[str] = Field(None, description="the model file Rasa runs now (every worker's record, else "
+                                                     "GET /status); null: unknown")
     running_model_id: Optional[str] = None
     rasa_error: Optional[str] = Field(None, description="why Rasa could not be asked (Chinese); null when it answered")
     active: Optional[ModelRecord] = Field(None, description="the running model, with who activated it and when")
     previous: Optional[ModelRecord] = Field(None, description="what POST /models/rollback switches back to")
     can_roll_back: bool
     in_sync: bool = Field(..., description="false: Rasa runs another model than the studio last activated "
-                                           "(e.g. Rasa was restarted)")
+                                           "(e.g. Rasa was restarted), or not every worker has followed yet")
+    workers: Optional[WorkersOut] = Field(None, description="what the Rasa workers report (null: Redis unreadable)")
+    switching: bool = Field(False, description="some workers run or are loading the model the studio last "
+                                               "activated, others not yet: ask again in a few seconds")
     history: List[Activation] = Field(..., description="activations and roll backs, newest first")
     last: Optional[Activation] = Field(None, description="the switch this request made (roll back)")
 
@@ -49,16 +58,30 @@ def _trainer(studio: Studio) -> Trainer:
 def _models(trainer: Trainer, last: Optional[Activation] = None) -> ModelsOut:
     status, problem, stack, history = trainer.models()
     top = stack[-1] if stack else None
-    if status.model_file:
-        active = top if top and top.name == status.model_file else (
-            trainer.registry.record(status.model_file) or ModelRecord(name=status.model_file, model_id=status.model_id))
+    previous = stack[-2] if len(stack) >= 2 else None
+    running = status.model_file
+    reports, workers, switching = trainer.workers.models(), None, False
+    if reports:  # every worker's word, not only that of the one that answered GET /status
+        names = {report.name for report in reports}
+        running = names.pop() if len(names) == 1 else running
+        if top is not None:
+            workers = WorkersOut(total=len(reports), on_latest=sum(r.name == top.name for r in reports))
+            switching = workers.on_latest < workers.total and (
+                workers.on_latest > 0 or any(r.loading == top.name for r in reports))
+    if switching:
+        active = top
+    elif running:
+        active = top if top and top.name == running else (
+            trainer.registry.record(running) or ModelRecord(name=running, model_id=status.model_id))
     else:
         active = top if problem else None
-    previous = stack[-2] if len(stack) >= 2 else None
-    in_sync = problem is not None or top is None or top.name == status.model_file
-    return ModelsOut(running=status.model_file, running_model_id=status.model_id, rasa_error=problem, active=active,
+    if workers is not None:
+        in_sync = workers.on_latest == workers.total
+    else:
+        in_sync = problem is not None or top is None or top.name == status.model_file
+    return ModelsOut(running=running, running_model_id=status.model_id, rasa_error=problem, active=active,
                      previous=previous, can_roll_back=bool(previous and previous.path), in_sync=in_sync,
-                     history=list(reversed(history)), last=last)
+                     workers=workers, switching=switching, history=list(reversed(history)), last=last)
 
 
 @router.post("/jobs", response_model=Job, status_code=202, responses=errors.error_responses(403, 409, 503))

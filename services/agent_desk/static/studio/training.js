@@ -253,6 +253,11 @@ function describe(record) {
   return record.name + by + figures;
 }
 
+// While Rasa's workers follow a switch (each loads the model, some seconds apart), ask again.
+const SWITCH_POLL_MS = 2000;
+const SWITCH_POLL_LIMIT = 150;
+let switchPolls = 0;
+
 function renderModels(models) {
   const $ = ctx.$;
   const active = $("train-active");
@@ -262,7 +267,14 @@ function renderModels(models) {
   line.dataset.model = models.running || "";
   active.appendChild(line);
   if (models.rasa_error) active.appendChild(ctx.el("div", "bad", models.rasa_error));
-  if (!models.in_sync) active.appendChild(ctx.el("div", "bad", "Rasa 运行的模型不是工作室最后启用的模型（Rasa 可能重启过）"));
+  if (models.switching) {
+    active.appendChild(ctx.el("div", "muted switching",
+      `正在切换：${models.workers.on_latest}/${models.workers.total} 个 Rasa 进程已加载这个模型，其余的几秒后跟上`));
+    if (switchPolls++ < SWITCH_POLL_LIMIT) setTimeout(loadModels, SWITCH_POLL_MS);
+  } else {
+    switchPolls = 0;
+    if (!models.in_sync) active.appendChild(ctx.el("div", "bad", "Rasa 运行的模型不是工作室最后启用的模型（Rasa 可能重启过）"));
+  }
   if (models.previous) active.appendChild(ctx.el("div", "muted", "回滚将恢复：" + describe(models.previous)));
   $("train-rollback").disabled = !models.can_roll_back;
   const history = $("train-history");
