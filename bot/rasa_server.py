@@ -515,7 +515,6 @@ async def _record_replaced_model(request: Any, response: Any) -> Any:
         from connectors.common import redis_client
 
         await redis_client().set(active_model_key(), json.dumps(record, ensure_ascii=False))
-        await _publish_worker_model(request.app)
     except Exception as exc:
         logger.error("model %s loaded in one worker, but not recorded for the others: %r", path, exc)
         from sanic import response as sanic_response
@@ -525,6 +524,10 @@ async def _record_replaced_model(request: Any, response: Any) -> Any:
             "message": "The model was loaded by one worker only: Redis is unreachable. Try again.",
         }}, status=503)
     logger.info("model %s active: recorded for every worker (%s)", path, active_model_key())
+    try:
+        await _publish_worker_model(request.app)
+    except Exception as exc:  # renewed at the next check
+        logger.warning("worker %d: could not record the model it runs now: %r", os.getpid(), exc)
     return None
 
 
