@@ -23,7 +23,7 @@ from actions.dialogue import offer_paused_form
 from actions.formatting import when
 from actions.forms import BankFormValidation, text_of
 from actions.identity import authenticated_customer
-from actions.knowledge import fragment, joined
+from actions.knowledge import complaint_categories, fragment, joined
 from bot.masking import mask_mobile, mask_text
 from bot.identity import Customer
 
@@ -32,23 +32,11 @@ logger = logging.getLogger(__name__)
 FORM_SLOTS = ("complaint_description", "complaint_time", "complaint_place", "complaint_outcome", "contact_phone",
               "complaint_confirmed")
 _TICKET_ID = re.compile(r"T[SG]\d{6,}", re.IGNORECASE)
-# First match wins; the customer's words decide the category the complaint team sees.
-CATEGORY_KEYWORDS = [
-    ("收费", ("手续费", "扣费", "扣了", "年费", "收费", "乱扣", "多扣")),
-    ("转账汇款", ("转账", "汇款", "没到账", "到账")),
-    ("银行卡", ("卡", "挂失", "冻结")),
-    ("贷款", ("贷款", "利息", "还款")),
-    ("手机银行", ("手机银行", "app", "APP", "登录", "验证码")),
-    ("理财", ("理财", "基金", "保险")),
-    ("服务态度", ("排队", "等了", "态度", "柜员", "大堂", "服务")),
-]
 
 
 def complaint_category(text: str) -> str:
-    for category, keywords in CATEGORY_KEYWORDS:
-        if any(keyword in text for keyword in keywords):
-            return category
-    return "其他"
+    """The team the complaint goes to, from the customer's words (data/knowledge/complaint_categories.yml)."""
+    return complaint_categories().category_of(text)
 
 
 class ValidateComplaintForm(BankFormValidation):

@@ -12,6 +12,7 @@ Tables:
                        parameter value, the next step, and how forms are named (actions/dialogue.py)
 - context_labels.yml   how the slots read at the agent desk and in the handoff summary
                        (actions/context_labels.py)
+- complaint_categories.yml  which words in a complaint's story make its category (the team it goes to)
 - wording.yml          every sentence fragment, button, choice list and value name the actions
                        put together (amounts, dates, separators and the agent desk's summary too)
 """
@@ -31,6 +32,9 @@ ENTITY_PATTERNS = Path(__file__).resolve().parents[1] / "data" / "lexicon" / "en
 CHANNELS = ("手机银行", "网上银行", "柜台", "ATM", "微信")
 LOAN_TYPES = ("个人消费贷", "住房贷款", "汽车贷款", "经营贷")
 CUSTOMER_TYPES = ("个人", "个体工商户", "小微企业")
+# The complaint categories core banking accepts (services/core_banking/schemas.py ComplaintCategory).
+COMPLAINT_CATEGORIES = ("服务态度", "转账汇款", "银行卡", "贷款", "收费", "手机银行", "理财")
+OTHER_COMPLAINT_CATEGORY = "其他"
 
 NonEmpty = constr(strip_whitespace=True, min_length=1)
 
@@ -201,6 +205,28 @@ class Topics(_Model):
         return self.forms.get(form, form)
 
 
+# ---------------------------------------------------------------- complaint_categories.yml
+class ComplaintCategories(_Model):
+    """Category -> the words of a story that put a complaint in it; the first category in file
+    order with a word in the story wins, none is "其他"."""
+
+    categories: Dict[NonEmpty, conlist(NonEmpty, min_items=1)]  # type: ignore[valid-type]
+
+    @validator("categories")
+    def _known_categories(cls, categories: Dict[str, List[str]]) -> Dict[str, List[str]]:
+        unknown = sorted(set(categories) - set(COMPLAINT_CATEGORIES))
+        if unknown:
+            raise ValueError(f"未知类别 {unknown}，类别必须是 {list(COMPLAINT_CATEGORIES)} 之一")
+        return categories
+
+    def category_of(self, story: str) -> str:
+        folded = story.casefold()
+        for category, keywords in self.categories.items():
+            if any(keyword.casefold() in folded for keyword in keywords):
+                return category
+        return OTHER_COMPLAINT_CATEGORY
+
+
 # ---------------------------------------------------------------- wording.yml
 class ButtonText(_Model):
     title: NonEmpty  # type: ignore[valid-type]
@@ -302,6 +328,11 @@ def context_labels() -> ContextLabels:
 
 
 @lru_cache(maxsize=None)
+def complaint_categories() -> ComplaintCategories:
+    return load_table("complaint_categories.yml", ComplaintCategories)
+
+
+@lru_cache(maxsize=None)
 def wording() -> Wording:
     return load_table("wording.yml", Wording)
 
@@ -344,12 +375,21 @@ def entity_values(entity: str) -> List[str]:
     return [str(value) for value in (_entity_patterns().get(entity) or {})]
 
 
+# Every table and its model: `make check` and the studio validate the files with these.
+TABLE_MODELS: Dict[str, Type[BaseModel]] = {
+    "intents.yml": IntentLabels, "transfer_limits.yml": TransferLimits, "loan_materials.yml": LoanMaterials,
+    "topics.yml": Topics, "complaint_categories.yml": ComplaintCategories, "wording.yml": Wording,
+    "context_labels.yml": ContextLabels,
+}
+
+
 def load_all() -> None:
     """Validates every table (called at import so a broken table stops the action server)."""
     intent_labels()
     transfer_limits()
     loan_materials()
     topics()
+    complaint_categories()
     wording()
     context_labels()
 

@@ -155,6 +155,7 @@ class Linter:
             self.check_response_placeholders(domain)
             self.check_entities(examples, domain)
             self.check_context_labels(domain)
+        self.check_knowledge_tables()
         self.check_wording()
         self.check_characters(examples)
         self.check_entity_patterns(examples, domain)
@@ -176,6 +177,28 @@ class Linter:
                 self.add(ERROR, "slot_label_missing", where, line,
                          f"槽位 {slot} 在 data/knowledge/context_labels.yml 里没有名称，坐席工作台会显示英文名。"
                          f"请加一行：{slot}: {{label: 中文名称}}（不给坐席看的写 {{hidden: true}}）。")
+
+    def check_knowledge_tables(self) -> None:
+        """Each data/knowledge table the actions read passes the action server's own model, so a
+        table that would stop the action server fails the check instead (with its file and key)."""
+        from pydantic import ValidationError
+
+        from actions import knowledge  # importing it validates the real project's tables
+
+        directory = self.paths.root / "data" / "knowledge"
+        for name, model in knowledge.TABLE_MODELS.items():
+            path = directory / name
+            data = self.load(path) if path.exists() else None
+            if data is None:
+                continue  # not in this project (the fixtures), or a YAML error already reported
+            try:
+                model.parse_obj(data)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    where = ".".join(map(str, err["loc"]))
+                    line = key_line(data, err["loc"][0]) if isinstance(data, dict) and err["loc"] else None
+                    self.add(ERROR, "knowledge_table_invalid", path, line,
+                             f"{where}：{err['msg']}。这张表助手读不了，改好之前动作服务器无法启动。")
 
     def check_name_rules(self) -> None:
         """data/lexicon/names.yml (how `make mine` finds names to mask) must load and work."""

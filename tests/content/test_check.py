@@ -112,6 +112,25 @@ def test_a_slot_without_a_desk_label_is_reported(tmp_path):
     assert missing.severity == "error" and missing.location() == "domain.yml:6" and "travel_dates" in missing.message
 
 
+def test_a_knowledge_table_the_actions_cannot_read_is_reported_at_its_key(tmp_path):
+    (tmp_path / "data" / "knowledge").mkdir(parents=True)
+    (tmp_path / "data" / "nlu").mkdir()
+    (tmp_path / "domain.yml").write_text('version: "3.1"\n', encoding="utf-8")
+    (tmp_path / "data" / "knowledge" / "complaint_categories.yml").write_text(
+        "# 投诉类别\ncategories:\n  收费: [手续费]\n  退款: [退钱]\n", encoding="utf-8")
+    [bad] = _find(run_lint(ProjectPaths(tmp_path)), "knowledge_table_invalid")
+    assert bad.severity == "error" and bad.location() == "data/knowledge/complaint_categories.yml:2"
+    assert "退款" in bad.message and "服务态度" in bad.message  # the unknown category and the known ones
+
+
+def test_complaint_categories_come_from_the_table_first_match_wins():
+    from actions.complaints import complaint_category
+
+    assert complaint_category("转账扣了我20块手续费") == "收费"  # 收费 is listed before 转账汇款
+    assert complaint_category("APP老是闪退") == "手机银行"      # keywords ignore letter case
+    assert complaint_category("你们说话不算数") == "其他"
+
+
 # ------------------------------------------------------------------ what the actions name
 ACTION_SOURCE = '''from actions.knowledge import button, fragment, joined
 

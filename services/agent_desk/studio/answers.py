@@ -82,6 +82,8 @@ TABLES: Dict[str, TableSpec] = {
     "wording": TableSpec("句子片段和按钮（程序拼回答用）", knowledge.Wording, {
         "fragments": "句子片段", "buttons": "按钮", "choices": "按钮选项", "labels": "标准值的叫法",
         "limit_channels": "问限额时的渠道按钮", "handoff_reason": "转人工原因"}),
+    "complaint_categories": TableSpec("投诉类别的关键词", knowledge.ComplaintCategories, {
+        "categories": "类别"}),
     "intents": TableSpec("意图的中文名称", knowledge.IntentLabels, {"intents": "意图"}),
     "context_labels": TableSpec("坐席看到的槽位名称", knowledge.ContextLabels, {"slots": "槽位"}),
 }

@@ -277,7 +277,7 @@ def real_tables(tmp_path: Path) -> Workspace:
     """The fixture project with the real transfer limits and loan materials tables."""
     repo = content_repo(tmp_path / "project")
     (repo / "data" / "knowledge").mkdir(parents=True)
-    for name in ("transfer_limits.yml", "loan_materials.yml"):
+    for name in ("transfer_limits.yml", "loan_materials.yml", "complaint_categories.yml"):
         source = PROJECT_ROOT / "data" / "knowledge" / name
         (repo / "data" / "knowledge" / name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     git(repo, "add", "-A")
@@ -321,6 +321,20 @@ def test_a_limit_is_edited_as_a_number_and_a_material_list_takes_and_loses_items
     items = [e.value for e in answers.read_table(real_tables, "loan_materials").entries if e.path[:-1] == materials]
     assert "近3个月社保缴纳记录" in items and len(items) == 5 and not any("收入证明（单位盖章）" in str(i) for i in items)
     assert real_tables.history()[0].message == "个人消费贷材料：社保记录代替收入证明"
+
+
+def test_a_complaint_category_takes_a_keyword(real_tables: Workspace) -> None:
+    table = answers.read_table(real_tables, "complaint_categories")
+    app_words = ["categories", "手机银行"]
+    assert app_words in [info.path for info in table.lists]
+    answers.save_table(real_tables, "complaint_categories", [answers.TableOp("append", app_words, "打不开")],
+                       table.version, ZHAO)
+    saved = real_tables.read("data/knowledge/complaint_categories.yml").text
+    assert "  手机银行: [手机银行, app, 登录, 登不上, 验证码, 闪退, 打不开]\n" in saved  # flow style kept
+    with pytest.raises(errors.ContentInvalid):  # an empty keyword (it would be in every story)
+        answers.save_table(real_tables, "complaint_categories",
+                           [answers.TableOp("set", ["categories", "手机银行", 0], "")],
+                           answers.read_table(real_tables, "complaint_categories").version, ZHAO)
 
 
 def test_an_unknown_entry_is_refused_and_a_stale_table_is_a_conflict(real_tables: Workspace) -> None:
