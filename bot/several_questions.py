@@ -18,7 +18,8 @@ something different is therefore handled as one turn per question, in the order 
    "转了钱还没收到 一般要多久才能到" is one question about the transfer).
    Fewer than two different questions: the message is handled as it is, except that one
    clear question (>= 0.8) in a long message the NLU cannot place as a whole ("我们老两口想把
-   存款转到另一个银行去 要不要手续费啊 多了我们就去柜台办") is answered as that question.
+   存款转到另一个银行去 要不要手续费啊 多了我们就去柜台办", "我要投诉 上周在人民路支行被多收了
+   手续费") is answered as that question, with the whole message as its words.
 4. Otherwise each question (with its clauses) is handled as its own user turn, under the
    conversation's lock. A question that asks back (a form starts, a person is called) goes
    last, so the question on the customer's screen is the last thing they read and their next
@@ -152,7 +153,9 @@ async def plan(processor: MessageProcessor, message: UserMessage) -> Optional[Li
     if text.startswith("/") or (message.metadata or {}).get(METADATA_KEY):
         return None
     parts = clauses(text)[: MAX_QUESTIONS * 4]
-    if sum(part.may_start_question for part in parts) < 2:
+    candidates = sum(part.may_start_question for part in parts)
+    # One asking clause among others may still be the message's one clear question (step 3).
+    if candidates == 0 or (candidates == 1 and len(parts) == 1):
         return None
     parsed = []
     for part in parts:

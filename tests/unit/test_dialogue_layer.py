@@ -2,9 +2,11 @@
 form takes as an answer, which parameters a message names, what the bot asked last."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Dict, List, Optional
 
 import pytest
+from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa_sdk import Tracker
 
@@ -137,6 +139,35 @@ def test_a_turn_keeps_the_intent_of_its_asking_clause():
     assert pinned["intent"] == {"name": "complain", "confidence": 0.97}
     assert [r["name"] for r in pinned["intent_ranking"]] == ["complain", "ask_branch_hours"]
     assert several_questions.pinned_intent(parse, {}) is parse
+
+
+class _ParsesByText:
+    """Stands in for Rasa's MessageProcessor: the intent of each text it is asked about."""
+
+    def __init__(self, intents: Dict[str, tuple]) -> None:
+        self.intents, self.asked = intents, []
+
+    async def parse_message(self, message) -> dict:
+        self.asked.append(message.text)
+        name, confidence = self.intents.get(message.text, ("nlu_fallback", 0.45))
+        return {"intent": {"name": name, "confidence": confidence}}
+
+
+def _plan(text: str, intents: Dict[str, tuple]) -> Optional[List[tuple]]:
+    planned = asyncio.run(several_questions.plan(_ParsesByText(intents), UserMessage(text, sender_id="s")))
+    return None if planned is None else [(q.intent, q.text) for q in planned]
+
+
+def test_one_clear_request_with_a_story_the_whole_cannot_place_is_that_request():
+    story = "我要投诉 上周在人民路支行被多收了手续费"
+    assert _plan(story, {"我要投诉": ("complain", 0.97)}) == [("complain", "我要投诉，上周在人民路支行被多收了手续费")]
+    assert _plan(story, {"我要投诉": ("complain", 0.97), story: ("complain", 0.9)}) is None  # the NLU places it
+
+
+def test_a_message_of_one_clause_is_never_parsed_twice():
+    processor = _ParsesByText({})
+    assert asyncio.run(several_questions.plan(processor, UserMessage("转账限额是多少", sender_id="s"))) is None
+    assert processor.asked == []
 
 
 # ------------------------------------------------------------------ never the same reply twice
