@@ -140,9 +140,7 @@ class ActionAnswerLoanMaterials(Action):
         context = [SlotSet(TOPIC_SLOT, "loan_materials")]
 
         if loan_type not in table.loans:
-            buttons = [value_button("loan_type", name) for name in LOAN_TYPES] + [button("human")]
-            dispatcher.utter_message(response="utter_ask_which_loan", buttons=buttons)
-            return context + pause_active_form(dispatcher, tracker)
+            return context + self.ask_which_loan(dispatcher, tracker, said.get("customer_type"))
 
         product = table.loans[loan_type]
         known_customer = customer_type in CUSTOMER_TYPES
@@ -166,6 +164,19 @@ class ActionAnswerLoanMaterials(Action):
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
         slots = [SlotSet("loan_type", loan_type)] + ([SlotSet("customer_type", customer_type)] if known_customer else [])
         return context + slots + pause_active_form(dispatcher, tracker)
+
+    @staticmethod
+    def ask_which_loan(dispatcher: CollectingDispatcher, tracker: Tracker,
+                       said_who: Optional[Text]) -> List[Dict[Text, Any]]:
+        """Asked which loan, the customer may answer who they are ("我是开饭店的"): that is kept
+        and said back, so the same question is not asked as if nothing was heard."""
+        buttons = [value_button("loan_type", name) for name in LOAN_TYPES] + [button("human")]
+        if said_who in CUSTOMER_TYPES:
+            dispatcher.utter_message(response="utter_ask_which_loan_knowing_who", who=customer_label(said_who),
+                                     buttons=buttons)
+            return [SlotSet("customer_type", said_who)] + pause_active_form(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_ask_which_loan", buttons=buttons)
+        return pause_active_form(dispatcher, tracker)
 
 
 # ------------------------------------------------------------------ two-stage fallback

@@ -208,6 +208,20 @@ def test_a_slot_answer_after_the_question_completes_the_answer():
     assert "营业执照（一般要求经营满1年）" in text_of(run(ActionAnswerLoanMaterials(), events))
 
 
+def test_saying_who_they_are_when_asked_which_loan_is_kept_and_said_back():
+    """贷款要什么材料 -> (asked which loan) -> 我是开饭店的: not the same question as if unheard."""
+    events = start() + [
+        user("贷款要什么材料", "ask_loan_materials"),
+        ActionExecuted("action_answer_loan_materials"),
+        ActionExecuted("action_listen"),
+        user("我是开饭店的", "inform", entities={"customer_type": "个体工商户"}),
+    ]
+    messages = run(ActionAnswerLoanMaterials(), events)
+    assert responses(messages) == ["utter_ask_which_loan_knowing_who"]
+    assert messages[0]["who"] == label("customer_type", "个体工商户")
+    assert '/inform{"loan_type": "经营贷"}' in payloads(messages)
+
+
 # ------------------------------------------------------------------ two-stage fallback
 def test_affirmation_question_uses_the_chinese_label_and_offers_none_of_these():
     events = start() + [user("那个钱转过去咋还没见着呢啊", "nlu_fallback", 0.4,
