@@ -154,8 +154,11 @@ async def plan(processor: MessageProcessor, message: UserMessage) -> Optional[Li
         return None
     parts = clauses(text)[: MAX_QUESTIONS * 4]
     candidates = sum(part.may_start_question for part in parts)
-    # One asking clause among others may still be the message's one clear question (step 3).
     if candidates == 0 or (candidates == 1 and len(parts) == 1):
+        return None
+    # One asking clause among others matters only if the NLU cannot place the whole (step 3);
+    # asked first, as most such messages are placed and then cost one parse more, not two.
+    if candidates == 1 and not await falls_back(processor, message):
         return None
     parsed = []
     for part in parts:
@@ -167,7 +170,7 @@ async def plan(processor: MessageProcessor, message: UserMessage) -> Optional[Li
         parsed.append({"clause": part, "intent": intent})
     questions = group_questions(parsed)
     if len(questions) == 1 and questions[0].confidence >= WEAK_QUESTION_CONFIDENCE:
-        return questions if await falls_back(processor, message) else None
+        return questions if candidates == 1 or await falls_back(processor, message) else None
     if len({q.intent for q in questions}) < 2:
         return None
     return in_answer_order(questions)[:MAX_QUESTIONS]

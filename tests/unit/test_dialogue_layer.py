@@ -161,7 +161,9 @@ def _plan(text: str, intents: Dict[str, tuple]) -> Optional[List[tuple]]:
 def test_one_clear_request_with_a_story_the_whole_cannot_place_is_that_request():
     story = "我要投诉 上周在人民路支行被多收了手续费"
     assert _plan(story, {"我要投诉": ("complain", 0.97)}) == [("complain", "我要投诉，上周在人民路支行被多收了手续费")]
-    assert _plan(story, {"我要投诉": ("complain", 0.97), story: ("complain", 0.9)}) is None  # the NLU places it
+    placed = _ParsesByText({"我要投诉": ("complain", 0.97), story: ("complain", 0.9)})
+    assert asyncio.run(several_questions.plan(placed, UserMessage(story, sender_id="s"))) is None
+    assert placed.asked == [story]  # the NLU places the whole: its clauses are not parsed
 
 
 def test_a_message_of_one_clause_is_never_parsed_twice():
