@@ -53,8 +53,8 @@ tests are in tests/reliability/; behaviour and guarantees: docs/reliability.md).
    switch). Every worker also says which model it runs (`<prefix>:rasa:worker-models`, a hash by
    `<host>-<pid>`, live while `<prefix>:rasa:workers` says so: renewed at every check, lapsing
    WORKER_RECORD_SECONDS after a worker stops), so the content studio shows a switch as done
-   only when every worker has followed. `PUT /model` with `model_server` or `remote_storage`, and `DELETE /model`, still
-   reach one worker only.
+   only when every worker has followed. `PUT /model` with `model_server` or `remote_storage`,
+   and `DELETE /model`, still reach one worker only.
 
 Besides the guards, speed-ups: four that decide exactly what stock Rasa decides (tested
 prediction by prediction in tests/reliability/test_speedups_equivalence.py): TEDPolicy is
@@ -622,10 +622,10 @@ async def _watch_active_model(app: Any) -> None:
     complained = False
     while True:
         try:
+            # Renewed once per check; after a switch, the next turn of the loop records the new model.
             await _publish_worker_model(app)
             await asyncio.sleep(MODEL_CHECK_SECONDS)
             await _follow_active_model(app)
-            await _publish_worker_model(app)
             complained = False
         except asyncio.CancelledError:
             raise
