@@ -56,12 +56,15 @@ tests are in tests/reliability/; behaviour and guarantees: docs/reliability.md).
    only when every worker has followed. `PUT /model` with `model_server` or `remote_storage`,
    and `DELETE /model`, still reach one worker only.
 
-Besides the guards, speed-ups: four that decide exactly what stock Rasa decides (tested
+Besides the guards, speed-ups: six that decide exactly what stock Rasa decides (tested
 prediction by prediction in tests/reliability/test_speedups_equivalence.py): TEDPolicy is
 asked only when no rule or memorised story is certain (bot/rules_first.py), the compiled
 TensorFlow function of DIET and TED is called directly (bot/tf_calls.py), the policies share
-one replay of the conversation's states per prediction (bot/dialogue_states.py), and the model's
-graph runs node after node without dask's scheduler (bot/graph_runner.py); and each worker
+one replay of the conversation's states, continued as the turn goes on
+(bot/dialogue_states.py), RulePolicy looks its rules up by their last previous action
+(bot/rule_index.py), slots are copied without the `copy` module's protocol
+(bot/slot_copy.py), and the model's graph runs node after node without dask's scheduler
+(bot/graph_runner.py); and each worker
 keeps one connection pool for the action server (bot/action_session.py). RASA_SPEEDUPS_OFF
 leaves them out, to measure them side by side (docs/performance.md).
 
@@ -90,8 +93,8 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
-from bot import (action_session, dialogue_states, graph_runner, in_context, no_repeat, rules_first, several_questions,
-                 tf_calls, typed_buttons)
+from bot import (action_session, dialogue_states, graph_runner, in_context, no_repeat, rule_index, rules_first,
+                 several_questions, slot_copy, tf_calls, typed_buttons)
 from bot.tracker_store import FULL_HISTORY_ACTIONS, Window, window_of
 
 logger = logging.getLogger("bot.rasa_server")  # not "__main__" when run with -m
@@ -683,6 +686,8 @@ def install() -> None:
     graph_runner.install()
     rules_first.install()
     dialogue_states.install()
+    rule_index.install()
+    slot_copy.install()
     tf_calls.install()
     several_questions.install()
     typed_buttons.install()

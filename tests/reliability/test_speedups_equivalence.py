@@ -1,8 +1,10 @@
 """The speed-ups of the Rasa server (bot/rules_first.py, bot/tf_calls.py, bot/dialogue_states.py,
-bot/graph_runner.py) decide exactly what stock Rasa decides: every conversation of the
-conversation set is played through the trained model in-process (custom actions on the stack's
-action server), and every NLU parse, prediction, TensorFlow call and list of dialogue states is
-made both ways on the same input and compared (docs/performance.md).
+bot/rule_index.py, bot/slot_copy.py, bot/graph_runner.py) decide exactly what stock Rasa decides:
+every conversation of the conversation set is played through the trained model in-process
+(custom actions on the stack's action server), and every NLU parse, prediction, TensorFlow call,
+list of dialogue states and set of rules found is made both ways on the same input and compared
+(docs/performance.md). Slots are copied directly throughout, including in the stock side's
+replays: tests/unit/test_slot_copy.py compares every slot's copy with `copy.copy`'s.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from rasa.core.agent import load_agent
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 from rasa.core.policies.policy import PolicyPrediction
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.constants import PLACEHOLDER_TRACKER
 from rasa.utils.endpoints import EndpointConfig
 from rasa.core.utils import AvailableEndpoints
@@ -35,6 +38,7 @@ class Differences:
         self.tf_calls = 0
         self.state_lists = 0
         self.parses = 0
+        self.rule_lookups = 0
         self.found: List[str] = []
 
 
@@ -78,7 +82,9 @@ def compared(monkeypatch) -> Differences:
     states_for_history = Domain.states_for_tracker_history
     parse = MessageProcessor._parse_message_with_graph
     dask_run = DaskGraphRunner.run.__wrapped__
-    assert all(hasattr(f, "__wrapped__") for f in (predict, rasa_predict, states_for_history, DaskGraphRunner.run)), \
+    possible_keys = RulePolicy._get_possible_keys
+    assert all(hasattr(f, "__wrapped__") for f in (predict, rasa_predict, states_for_history, DaskGraphRunner.run,
+                                                    possible_keys)), \
         "speed-ups not installed"
 
     def checked_predict(self: MessageProcessor, tracker) -> PolicyPrediction:
@@ -119,6 +125,15 @@ def compared(monkeypatch) -> Differences:
             differences.found.append(f"{tracker.sender_id}: states {args} {kwargs}: stock {stock} != {fast}")
         return fast
 
+    def checked_possible_keys(self: RulePolicy, lookup, states):
+        stock = possible_keys.__wrapped__(self, lookup, states)
+        fast = possible_keys(self, lookup, states)
+        differences.rule_lookups += 1
+        if stock != fast:
+            differences.found.append(f"rules for {states}: stock {sorted(stock)} != {sorted(fast)}")
+        return fast
+
+    monkeypatch.setattr(RulePolicy, "_get_possible_keys", checked_possible_keys)
     monkeypatch.setattr(MessageProcessor, "_predict_next_with_tracker", checked_predict)
     monkeypatch.setattr(MessageProcessor, "_parse_message_with_graph", checked_parse)
     monkeypatch.setattr(Domain, "states_for_tracker_history", checked_states)
@@ -156,8 +171,9 @@ def test_every_prediction_and_tensorflow_call_of_the_conversation_set_is_stock_r
     asked = rules_first.counts.asked_ted - before[1]
     print(f"\n{len(conversations)} conversations, {turns} turns: {compared.predictions} predictions compared "
           f"({skipped} decided without TED, {asked} with it), {compared.parses} NLU parses, "
-          f"{compared.tf_calls} TensorFlow calls and {compared.state_lists} lists of dialogue states compared")
+          f"{compared.tf_calls} TensorFlow calls, {compared.state_lists} lists of dialogue states and "
+          f"{compared.rule_lookups} rule look-ups compared")
     assert not compared.found, "\n".join(compared.found[:20])
     assert compared.predictions > turns and compared.parses >= turns and compared.tf_calls >= turns
-    assert compared.state_lists > 2 * turns
+    assert compared.state_lists > 2 * turns and compared.rule_lookups > 2 * turns
     assert skipped > 0 and asked > 0  # both paths were exercised
