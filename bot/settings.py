@@ -7,6 +7,8 @@ operator configures the system in one place.
 """
 from __future__ import annotations
 
+import re
+
 from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional
@@ -50,8 +52,8 @@ class Settings(BaseSettings):
     # cores (bot/stack.py). A string: Rasa falls back to one worker on a bad value, so do we.
     sanic_workers: str = Field("", description="Rasa's Sanic workers; unset = 1 (Rasa's default)")
     rasa_worker_header: bool = Field(False, description="tests: Rasa answers with `X-Rasa-Worker: <pid>`")
-    rasa_speedups_off: str = Field("", description="comma-separated speed-ups of bot/rasa_server.py to leave "
-                                   "out (e.g. rules_first, or all), to measure them side by side "
+    rasa_speedups_off: str = Field("", description="speed-ups of bot/rasa_server.py to leave out, separated by "
+                                   "`,` or `+` (e.g. rules_first, or all), to measure them side by side "
                                    "(docs/performance.md)")
 
     class Config:
@@ -80,7 +82,8 @@ def allowed_origins(settings: Optional[Settings] = None) -> List[str]:
 
 def speedup_on(name: str, settings: Optional[Settings] = None) -> bool:
     """A speed-up of the Rasa server is on unless RASA_SPEEDUPS_OFF names it (or says `all`)."""
-    off = {part.strip() for part in (settings or get_settings()).rasa_speedups_off.split(",")}
+    # `+` as well as `,`: bench/load.py's --variant separates its variables with commas
+    off = {part.strip() for part in re.split(r"[,+]", (settings or get_settings()).rasa_speedups_off)}
     return name not in off and "all" not in off
 
 

@@ -3,7 +3,7 @@ Rasa's schema, but the schema is checked against the meta-schema once, not on ev
 from __future__ import annotations
 
 import pytest
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import ValidationError, best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 
@@ -54,3 +54,42 @@ def test_the_meta_schema_check_runs_once(action, monkeypatch):
     for _ in range(20):
         action._validate_action_result(GOOD)
     assert calls == [1]
+
+
+EVENTS = [
+    {"event": "slot", "name": "topic", "value": "转账限额"},
+    {"event": "slot", "value": "no name"},
+    {"event": "bot", "text": "您好", "data": {"buttons": []}, "metadata": {}},
+    {"event": "bot", "text": 5},
+    {"event": "user", "text": "你好", "parse_data": {"intent": {"name": "greet", "confidence": 0.9}}},
+    {"event": "user", "parse_data": {"intent": {"name": 1}}},
+    {"event": "followup", "name": "action_listen"},
+    {"event": "active_loop", "name": None},
+    {"event": "action", "name": "utter_greet", "timestamp": "yesterday"},
+    {"event": "reset_slots"},
+    {"event": "restart", "metadata": []},
+    {"event": "no such event"},
+    {"event": 7},
+    {"name": "no event key"},
+    "not an object",
+]
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=[str(e)[:40] for e in EVENTS])
+def test_the_split_check_gives_the_whole_schemas_verdict(action, event):
+    whole = rasa_server.action_response_validator()
+    for answer in ({"events": [event], "responses": []}, {"events": [GOOD["events"][0], event]}):
+        expected = whole.is_valid(answer)
+        assert rasa_server._passes(answer) is expected
+        if expected:
+            assert action._validate_action_result(answer) is True
+        else:
+            with pytest.raises(ValidationError) as refused:
+                action._validate_action_result(answer)
+            assert refused.value.message == best_match(whole.iter_errors(answer)).message + rasa_server.RESPONSE_FORMAT_HELP
+
+
+def test_the_split_covers_every_event_of_rasas_schema():
+    outline, by_name = rasa_server.action_response_outline()
+    alternatives = RemoteAction.action_response_format_spec()["properties"]["events"]["items"]["oneOf"]
+    assert len(by_name) == len(alternatives) > 20 and {"slot", "bot", "user", "followup"} <= set(by_name)
