@@ -11,7 +11,10 @@ after round, so a slower quarter of an hour hits them alike. The rest of the sta
 server, core banking, agent desk, Redis) runs as `make run` starts it.
 
     PYTHONPATH=$PWD .venv/bin/python bench/turn_cpu.py --variant before:RASA_SPEEDUPS_OFF=rule_index \\
-        [--turns 22] [--rounds 40] [--json results/bench/turn-cpu.json]
+        [--variant base@../base-checkout:] [--turns 22] [--rounds 40] [--json results/bench/turn-cpu.json]
+
+`LABEL@TREE:` runs the code of another checkout of the project (a git worktree of an earlier
+commit, say) on the same model, to measure a change that has no switch.
 
 Prints the CPU ms per turn of each variant over all its rounds, its ratio to `ours`, and the
 median of its round-by-round ratios (the two agree when the machine's drift is evened out).
@@ -23,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -68,7 +72,7 @@ async def _play(agent, turns: int, tokens: Dict[str, str]) -> Dict[str, float]:
             "wrong": len(wrong), "wrong_samples": wrong[:3]}
 
 
-def child(turns: int, tokens: Dict[str, str]) -> None:
+def child(turns: int, tokens: Dict[str, str], model: str) -> None:
     os.chdir(ROOT)
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
@@ -76,7 +80,7 @@ def child(turns: int, tokens: Dict[str, str]) -> None:
     # Logging as `rasa run` sets it up (LOG_LEVEL, INFO by default): the same cost per turn.
     configure_logging_and_warnings(None, None, warn_only_once=True, filter_repeated_logs=True)
     configure_structlog(None)
-    from bot import model_cache, rasa_server
+    from bot import rasa_server
 
     rasa_server.install()
     from rasa.core.agent import load_agent
@@ -84,7 +88,7 @@ def child(turns: int, tokens: Dict[str, str]) -> None:
 
     async def main() -> None:
         endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
-        agent = await load_agent(model_path=str(model_cache.model_path()), endpoints=endpoints)
+        agent = await load_agent(model_path=model, endpoints=endpoints)
         await _play(agent, len(SCRIPTS) * 6, tokens)  # warm-up: TensorFlow's first calls, pools
         print(PROTOCOL + "ready", flush=True)
         for line in sys.stdin:
@@ -108,10 +112,16 @@ def demo_tokens(core_banking_url: str) -> Dict[str, str]:
     return tokens
 
 
-def start_variant(label: str, env: Dict[str, str], turns: int, tokens: Dict[str, str], log: Path) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, __file__, "--child", "--turns", str(turns), "--tokens", json.dumps(tokens)],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
-                               env=env, cwd=ROOT)
+def start_variant(label: str, env: Dict[str, str], turns: int, tokens: Dict[str, str], log: Path,
+                  model: Path, tree: Path = ROOT) -> subprocess.Popen:
+    """One variant's process; `tree`: another checkout of the project whose code it runs (the
+    same model, this file copied in), e.g. the commit before a change."""
+    if tree != ROOT:
+        shutil.copy(__file__, tree / "bench" / "turn_cpu.py")
+    command = [sys.executable, str(tree / "bench" / "turn_cpu.py"), "--child", "--turns", str(turns),
+               "--tokens", json.dumps(tokens), "--model", str(model)]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
+                               env={**env, "PYTHONPATH": str(tree)}, cwd=tree)
     if _answer(process) != "ready":
         raise SystemExit(f"variant {label} did not start (exit {process.wait()}); its log: {log}")
     return process
@@ -145,35 +155,39 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tokens", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help="the model (default: the current one of this checkout)")
     args = parser.parse_args(argv)
     if args.child:
-        child(args.turns, json.loads(args.tokens))
+        child(args.turns, json.loads(args.tokens), args.model)
         return 0
 
     from bot.model_cache import model_path
     from tests.support import stack as support
 
-    variants: List[tuple] = [("ours", {})]
+    variants: List[tuple] = [("ours", {}, ROOT)]
     for variant in args.variant:
         label, sep, pairs = variant.partition(":")
+        label, _, tree = label.partition("@")
         if not sep or not label:
-            raise SystemExit(f"--variant expects LABEL:KEY=VALUE[,KEY=VALUE...], got {variant!r}")
-        variants.append((label, parse_env(pairs.split(","))))
+            raise SystemExit(f"--variant expects LABEL[@TREE]:KEY=VALUE[,KEY=VALUE...], got {variant!r}")
+        variants.append((label, parse_env([p for p in pairs.split(",") if p]), Path(tree).resolve() if tree else ROOT))
+    model = Path(args.model) if args.model else model_path()
     run_dir = Path(tempfile.mkdtemp(prefix="bench-turn-cpu-"))
-    stack = support.build_stack(run_dir, extra_env={"RASA_MODEL": str(model_path())})
+    stack = support.build_stack(run_dir, extra_env={"RASA_MODEL": str(model)})
     stack.log_dir = run_dir / "logs"
     stack.log_dir.mkdir(parents=True, exist_ok=True)
     stack.start(["core_banking", "agent_desk", "actions"])
     processes: Dict[str, subprocess.Popen] = {}
-    results: Dict[str, List[Dict[str, float]]] = {label: [] for label, _ in variants}
+    results: Dict[str, List[Dict[str, float]]] = {label: [] for label, _, _ in variants}
     try:
         tokens = demo_tokens(stack.url("core_banking"))
-        for label, extra in variants:
+        for label, extra, tree in variants:
             processes[label] = start_variant(label, {**stack.env, **extra}, args.turns, tokens,
-                                             run_dir / "logs" / f"{label}.log")
-            print(f"[turn-cpu] {label} loaded ({extra or 'everything on'})", flush=True)
+                                             run_dir / "logs" / f"{label}.log", model, tree)
+            print(f"[turn-cpu] {label} loaded ({extra or 'everything on'}{', code of ' + str(tree) if tree != ROOT else ''})",
+                  flush=True)
         for round_number in range(1, args.rounds + 1):
-            for label, _ in variants:
+            for label, _, _ in variants:
                 figures = measure(processes[label])
                 results[label].append(figures)
                 if figures["wrong"] or args.verbose:
@@ -187,13 +201,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         stack.stop_all()
     print(f"\n{'variant':<24} {'CPU ms/turn':>12} {'× ours':>7} {'× ours by round: median':>24} {'wrong':>6}")
     summary = {}
-    for label, extra in variants:
+    for label, extra, tree in variants:
         rounds = results[label]
         cpu = sum(r["cpu_ms"] * r["turns"] for r in rounds) / sum(r["turns"] for r in rounds)
         ours = sum(r["cpu_ms"] * r["turns"] for r in results["ours"]) / sum(r["turns"] for r in results["ours"])
         by_round = statistics.median(r["cpu_ms"] / o["cpu_ms"] for r, o in zip(rounds, results["ours"]))
         wrong = sum(r["wrong"] for r in rounds)
-        summary[label] = {"env": extra, "cpu_ms_per_turn": cpu, "ratio_to_ours": cpu / ours,
+        summary[label] = {"env": extra, "tree": str(tree), "cpu_ms_per_turn": cpu, "ratio_to_ours": cpu / ours,
                           "median_ratio_by_round": by_round, "rounds": rounds}
         print(f"{label:<24} {cpu:>12.2f} {cpu / ours:>7.3f} {by_round:>24.3f} {wrong:>6}")
     if args.json:

@@ -198,6 +198,14 @@ class WindowState(BaseModel):
     prefix: List[Dict[str, Any]] = []
     events: List[Dict[str, Any]] = []
 
+    @classmethod
+    def of(cls, count: int, events: List[Dict[str, Any]],
+           prefix: Optional[List[Dict[str, Any]]] = None) -> "WindowState":
+        """A state from lists this module made (event dicts from Rasa or from Redis, checked as
+        read): not validated again, which copied every dict of the window on every save (2 %
+        of a worker's time in the live profile)."""
+        return cls.construct(count=count, prefix=prefix or [], events=events)
+
     def to_redis(self) -> str:
         return json.dumps({"count": self.count, "prefix": self.prefix, "events": self.events})
 
@@ -254,7 +262,7 @@ class WindowedRedisTrackerStore(LinearMergeRedisTrackerStore):
             return None, ""
         events: List[Dict[str, Any]] = json.loads(stored).get("events") or []
         start = _session_start(events)
-        state = self._moved(sender_id, WindowState(count=len(events), events=events[start:]))
+        state = self._moved(sender_id, WindowState.of(len(events), events[start:]))
         return state, self._write(sender_id, state, [], StoredEnd(stored[-3:], len(stored.encode("utf-8"))), self.record_exp)
 
     async def save(self, tracker: DialogueStateTracker, timeout: Optional[float] = None) -> None:
@@ -280,7 +288,7 @@ class WindowedRedisTrackerStore(LinearMergeRedisTrackerStore):
             if new_session is not None:  # the window starts with the new session
                 prefix, events = [], fresh[new_session:]
             state = self._moved(tracker.sender_id,
-                                WindowState(count=state.count + len(fresh), prefix=prefix, events=events))
+                                WindowState.of(state.count + len(fresh), events, prefix))
         written = self._write(tracker.sender_id, state, fresh, StoredEnd(tail, length), timeout or self.record_exp)
         window.state, window.handed_out, window.stored = state, len(tracker.events), written
 
@@ -332,7 +340,7 @@ class WindowedRedisTrackerStore(LinearMergeRedisTrackerStore):
             return state
         before = DialogueStateTracker.from_dict(sender_id, state.prefix + state.events[:cut], self._slots())
         prefix = [event.as_dict() for event in self._snapshot(before, state.events[cut - 1].get("timestamp"))]
-        return WindowState(count=state.count, prefix=prefix, events=state.events[cut:])
+        return WindowState.of(state.count, state.events[cut:], prefix)
 
     @staticmethod
     def _snapshot(tracker: DialogueStateTracker, timestamp: Optional[float]) -> List[Event]:
