@@ -66,8 +66,9 @@ one replay of the conversation's states, continued as the turn goes on
 (bot/slot_copy.py), the count-vector featurisers make one scikit-learn call per message
 (bot/count_vectors.py), and the model's graph runs node after node without dask's scheduler
 (bot/graph_runner.py); and each worker keeps one connection pool for the action server
-(bot/action_session.py). RASA_SPEEDUPS_OFF leaves them out, to measure them side by side
-(docs/performance.md).
+(bot/action_session.py), and with several workers a client's keep-alive connections are
+closed every 50 requests so they spread over the workers again (bot/connection_spread.py).
+RASA_SPEEDUPS_OFF leaves them out, to measure them side by side (docs/performance.md).
 
 Before any of them, `--cors "*"` is refused: browser origins are an allow-list
 (ALLOWED_ORIGINS, bot/settings.py).
@@ -91,8 +92,9 @@ from rasa.core.actions.action import Action, ActionExecutionRejection, RemoteAct
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
-from bot import (action_session, count_vectors, dialogue_states, graph_runner, in_context, no_repeat, rule_index,
-                 rules_first, several_questions, slot_copy, tf_calls, ticket_lock, typed_buttons)
+from bot import (action_session, connection_spread, count_vectors, dialogue_states, graph_runner, in_context,
+                 no_repeat, rule_index, rules_first, several_questions, slot_copy, tf_calls, ticket_lock,
+                 typed_buttons)
 from bot.tracker_store import FULL_HISTORY_ACTIONS, Window, window_of
 
 logger = logging.getLogger("bot.rasa_server")  # not "__main__" when run with -m
@@ -227,6 +229,7 @@ def _guard_rest_answers() -> None:
         from bot.settings import get_settings
 
         action_session.register(app)  # speed-up: one connection pool per worker for the action server
+        connection_spread.register(app)  # speed-up: keep-alive connections re-spread over the workers
         if get_settings().rasa_worker_header:  # tests: which worker answered
             app.register_middleware(_worker_header, "response")
         return app
