@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from services.agent_desk.models import Base
+from services.sqlite_pool import sqlite_pool_options
 
 
 def make_engine(url: str) -> Engine:
@@ -15,7 +16,8 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30},
+                               **sqlite_pool_options(url))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial

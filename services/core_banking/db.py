@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core_banking.config import CoreBankingSettings
+from services.sqlite_pool import sqlite_pool_options
 
 
 def make_engine(settings: CoreBankingSettings) -> Engine:
@@ -17,7 +18,8 @@ def make_engine(settings: CoreBankingSettings) -> Engine:
             from pathlib import Path
 
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 15})
+        engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 15},
+                               **sqlite_pool_options(url))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
