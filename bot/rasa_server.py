@@ -56,15 +56,13 @@ tests are in tests/reliability/; behaviour and guarantees: docs/reliability.md).
    only when every worker has followed. `PUT /model` with `model_server` or `remote_storage`,
    and `DELETE /model`, still reach one worker only.
 
-Besides the guards, speed-ups: seven that decide exactly what stock Rasa decides (tested
+Besides the guards, speed-ups: six that decide exactly what stock Rasa decides (tested
 prediction by prediction in tests/reliability/test_speedups_equivalence.py): TEDPolicy is
 asked only when no rule or memorised story is certain (bot/rules_first.py), the compiled
 TensorFlow function of DIET and TED is called directly (bot/tf_calls.py), the policies share
-one replay of the conversation's states, continued as the turn goes on
-(bot/dialogue_states.py), RulePolicy looks its rules up by their last previous action
-(bot/rule_index.py), slots are copied without the `copy` module's protocol
-(bot/slot_copy.py), the count-vector featurisers make one scikit-learn call per message
-(bot/count_vectors.py), and the model's graph runs node after node without dask's scheduler
+one replay of the conversation's states per prediction (bot/dialogue_states.py), RulePolicy
+looks its rules up by their last previous action (bot/rule_index.py), slots are copied
+without the `copy` module's protocol (bot/slot_copy.py), and the model's graph runs node after node without dask's scheduler
 (bot/graph_runner.py); and each worker keeps one connection pool for the action server
 (bot/action_session.py), and with several workers a client's keep-alive connections are
 closed every 50 requests so they spread over the workers again (bot/connection_spread.py).
@@ -92,7 +90,7 @@ from rasa.core.actions.action import Action, ActionExecutionRejection, RemoteAct
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
-from bot import (action_session, connection_spread, count_vectors, dialogue_states, graph_runner, in_context,
+from bot import (action_session, connection_spread, dialogue_states, graph_runner, in_context,
                  no_repeat, rule_index, rules_first, several_questions, slot_copy, tf_calls, ticket_lock,
                  typed_buttons)
 from bot.tracker_store import FULL_HISTORY_ACTIONS, Window, window_of
@@ -651,7 +649,6 @@ def install() -> None:
     dialogue_states.install()
     rule_index.install()
     slot_copy.install()
-    count_vectors.install()
     tf_calls.install()
     several_questions.install()
     typed_buttons.install()
