@@ -62,10 +62,11 @@ asked only when no rule or memorised story is certain (bot/rules_first.py), the 
 TensorFlow function of DIET and TED is called directly (bot/tf_calls.py), the policies share
 one replay of the conversation's states per prediction (bot/dialogue_states.py), RulePolicy
 looks its rules up by their last previous action (bot/rule_index.py), slots are copied
-without the `copy` module's protocol (bot/slot_copy.py), and the model's graph runs node after node without dask's scheduler
-(bot/graph_runner.py); and each worker keeps one connection pool for the action server
-(bot/action_session.py), and with several workers a client's keep-alive connections are
-closed every 50 requests so they spread over the workers again (bot/connection_spread.py).
+without the `copy` module's protocol (bot/slot_copy.py), and the model's graph runs node
+after node without dask's scheduler (bot/graph_runner.py); and each worker keeps one
+connection pool for the action server (bot/action_session.py), and with several workers a
+client's keep-alive connections are closed every 50 requests so they spread over the workers
+again (bot/connection_spread.py).
 RASA_SPEEDUPS_OFF leaves them out, to measure them side by side (docs/performance.md).
 
 Before any of them, `--cors "*"` is refused: browser origins are an allow-list

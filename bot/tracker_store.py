@@ -203,7 +203,7 @@ class WindowState(BaseModel):
            prefix: Optional[List[Dict[str, Any]]] = None) -> "WindowState":
         """A state from lists this module made (event dicts from Rasa or from Redis, checked as
         read): not validated again, which copied every dict of the window on every save (2 %
-        of a worker's time in the live profile)."""
+        of Rasa's time in process, bench/turn_cpu.py under py-spy)."""
         return cls.construct(count=count, prefix=prefix or [], events=events)
 
     def to_redis(self) -> str:
